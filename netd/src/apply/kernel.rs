@@ -1,0 +1,24 @@
+//! The side-effect boundary of apply. The real implementation talks to the
+//! kernel; the test one records calls.
+
+use std::os::fd::RawFd;
+
+use crate::netlink::{NlError, Request};
+use crate::observe::ObservedLink;
+use crate::plan::Scope;
+use crate::state::State;
+
+#[allow(async_fn_in_trait)]
+pub trait Kernel {
+    /// Creates and pins a namespace (reusing a stale pin file).
+    async fn create_namespace(&self, ns: &str) -> Result<(), String>;
+    /// Unpins a namespace; it disappears once nothing else holds it.
+    async fn delete_namespace(&self, ns: &str) -> Result<(), String>;
+    /// An fd of the namespace, valid for as long as the kernel object lives.
+    async fn ns_fd(&self, ns: &str) -> Result<RawFd, String>;
+    /// Sends a batch on the scope's socket, pipelined; one result per request.
+    async fn netlink(&self, scope: &Scope, batch: Vec<Request>) -> Vec<Result<(), NlError>>;
+    async fn links(&self, scope: &Scope) -> Result<Vec<ObservedLink>, String>;
+    async fn write_sysctls(&self, ns: &str, values: Vec<(String, String)>) -> Result<(), String>;
+    fn save_state(&self, state: &State) -> Result<(), String>;
+}

@@ -1,0 +1,16 @@
+//! apply(plan): turns changes into netlink batches, namespace creations and
+//! sysctl writes, in dependency order, and reports what was done and what
+//! was not.
+
+mod kernel;
+mod lower;
+mod real;
+mod report;
+
+pub use kernel::Kernel;
+pub use lower::apply;
+pub use real::RealKernel;
+pub use report::{Outcome, Report};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,74 @@
+//! [`Kernel`] on the real kernel, through the namespace registry.
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
+
+use super::Kernel;
+use crate::netlink::{self, NlError, Request};
+use crate::netns::{self, Registry};
+use crate::observe::ObservedLink;
+use crate::plan::Scope;
+use crate::state::State;
+
+pub struct RealKernel<'a> {
+    pub registry: &'a Registry,
+    pub state_dir: PathBuf,
+}
+
+impl RealKernel<'_> {
+    async fn handle(&self, scope: &Scope) -> Result<rtnetlink::Handle, String> {
+        match scope {
+            Scope::Host => Ok(self.registry.host()),
+            Scope::Ns(ns) => self.registry.open(ns).await.map(|h| h.netlink).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl Kernel for RealKernel<'_> {
+    async fn create_namespace(&self, ns: &str) -> Result<(), String> {
+        self.registry.create(ns).await.map(drop).map_err(|e| e.to_string())
+    }
+
+    async fn delete_namespace(&self, ns: &str) -> Result<(), String> {
+        self.registry.forget(ns);
+        netns::unpin(&netns::pin_path(self.registry.netns_dir(), ns)).map_err(|e| e.to_string())
+    }
+
+    async fn ns_fd(&self, ns: &str) -> Result<RawFd, String> {
+        // The registry keeps the file open for the whole run, so the raw fd
+        // stays valid while requests that carry it are in flight.
+        self.registry
+            .open(ns)
+            .await
+            .map(|h| h.file.as_raw_fd())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn netlink(&self, scope: &Scope, batch: Vec<Request>) -> Vec<Result<(), NlError>> {
+        match self.handle(scope).await {
+            Ok(h) => netlink::execute(&h, batch).await,
+            Err(e) => batch
+                .iter()
+                .map(|_| {
+                    Err(NlError::Kernel {
+                        errno: 0,
+                        message: e.clone(),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    async fn links(&self, scope: &Scope) -> Result<Vec<ObservedLink>, String> {
+        let h = self.handle(scope).await?;
+        netlink::dump_links(&h).await.map_err(|e| e.to_string())
+    }
+
+    async fn write_sysctls(&self, ns: &str, values: Vec<(String, String)>) -> Result<(), String> {
+        self.registry.write_sysctls(ns, values).await.map_err(|e| e.to_string())
+    }
+
+    fn save_state(&self, state: &State) -> Result<(), String> {
+        state.save(&self.state_dir).map_err(|e| e.to_string())
+    }
+}

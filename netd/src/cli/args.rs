@@ -1,0 +1,96 @@
+//! clap definitions. Every command's help ends with an example.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+const DEFAULT_CONFIG: &str = "/etc/netd/netd.toml";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "netd",
+    version,
+    about = "Long-lived network namespaces, bridges and links, converged from a TOML file",
+    after_help = "Examples:\n  netd check -c /etc/netd/netd.toml\n  netd plan\n  netd apply --json\n  netd status\n  netd exec web -- ip addr"
+)]
+pub struct Cli {
+    /// Where namespaces are pinned (default /run/netns, or [daemon] netns_dir)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub netns_dir: Option<PathBuf>,
+    /// Where netd records what it created (default /run/netd, or [daemon] state_dir)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Log line format on stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log more: -v for each kernel change, -vv for debug
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config; touches nothing. Lists every mistake with file:line:column.
+    #[command(after_help = "Example:\n  netd check -c examples/two-namespaces.toml")]
+    Check {
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Show the changes `apply` would make, without making them.
+    #[command(after_help = "Examples:\n  netd plan -c /etc/netd/netd.toml\n  netd plan --json | jq '.changes[] | select(.op == \"delete\")'")]
+    Plan {
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+        /// Also remove netd's namespaces and bridges that left the config
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Converge the kernel to the config once; a second run makes no changes.
+    #[command(after_help = "Examples:\n  netd apply -c /etc/netd/netd.toml\n  netd apply --prune --json")]
+    Apply {
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Also remove netd's namespaces and bridges that left the config
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Show netd's namespaces, links, addresses, routes and bridges as the kernel has them.
+    #[command(after_help = "Examples:\n  netd status\n  netd status --json | jq '.namespaces[].name'")]
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a namespace netd owns (and its links), or everything netd owns.
+    /// Foreign objects are never touched; adopted namespaces are released, not removed.
+    #[command(after_help = "Examples:\n  netd destroy web\n  netd destroy --all")]
+    Destroy {
+        /// Namespace to remove
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Remove every namespace, link and bridge netd owns, and its state
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command inside a namespace (network only; the filesystem stays the host's).
+    #[command(after_help = "Example:\n  netd exec web -- ip -br addr")]
+    Exec {
+        name: String,
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+}

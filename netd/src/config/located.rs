@@ -1,0 +1,127 @@
+//! The model with a location on every value the user wrote: what `build`
+//! produces and `validate` checks across the file. It becomes a
+//! `model::Desired` only when nothing was reported.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+
+use super::report::{At, Loc};
+use crate::model::{self, MacAddr, Route};
+
+pub(super) struct Lowered {
+    pub netns_dir: PathBuf,
+    pub state_dir: PathBuf,
+    pub bridges: Vec<Bridge>,
+    pub namespaces: Vec<Namespace>,
+}
+
+pub(super) struct Bridge {
+    pub name: At<String>,
+    pub addresses: Vec<At<IpNet>>,
+    /// As for `Namespace`.
+    pub addresses_complete: bool,
+    pub mtu: Option<u32>,
+}
+
+pub(super) struct Namespace {
+    pub name: At<String>,
+    pub loopback: Vec<At<IpNet>>,
+    pub sysctls: BTreeMap<String, At<String>>,
+    pub interfaces: Vec<Interface>,
+    /// Explicit routes, then those of the `gateway` shorthand.
+    pub routes: Vec<LocatedRoute>,
+    /// False when an address was left out as invalid: checks that look for
+    /// a gateway's subnet would then report errors that are not there.
+    pub addresses_complete: bool,
+}
+
+pub(super) struct Interface {
+    pub name: At<String>,
+    pub kind: Kind,
+    pub addresses: Vec<At<IpNet>>,
+    pub mac: MacAddr,
+    pub mtu: Option<u32>,
+}
+
+pub(super) enum Kind {
+    Veth {
+        /// `None` only when missing, which has been reported.
+        bridge: Option<At<String>>,
+        /// When defaulted, located at the interface's `name` (there is no
+        /// `host_name` value to point at).
+        host_name: At<String>,
+        host_name_given: bool,
+        host_mac: MacAddr,
+    },
+    Dummy,
+}
+
+pub(super) struct LocatedRoute {
+    /// The route's table header, or the shorthand `gateway` value.
+    pub loc: Loc,
+    pub route: Route,
+    pub gateway: Option<Loc>,
+    pub device: Option<Loc>,
+}
+
+impl Lowered {
+    /// Only meaningful when lowering and validation reported nothing.
+    pub fn into_model(self) -> model::Desired {
+        let mut desired = model::Desired::empty(self.netns_dir, self.state_dir);
+        for b in self.bridges {
+            let bridge = model::Bridge {
+                name: b.name.value.clone(),
+                addresses: strip(b.addresses),
+                mtu: b.mtu,
+            };
+            desired.bridges.insert(b.name.value, bridge);
+        }
+        for ns in self.namespaces {
+            let interfaces = ns
+                .interfaces
+                .into_iter()
+                .map(Interface::into_model)
+                .collect();
+            let namespace = model::Namespace {
+                name: ns.name.value.clone(),
+                loopback: strip(ns.loopback),
+                sysctls: ns.sysctls.into_iter().map(|(k, v)| (k, v.value)).collect(),
+                interfaces,
+                routes: ns.routes.into_iter().map(|r| r.route).collect(),
+            };
+            desired.namespaces.insert(ns.name.value, namespace);
+        }
+        desired
+    }
+}
+
+impl Interface {
+    fn into_model(self) -> model::Interface {
+        let kind = match self.kind {
+            Kind::Veth {
+                bridge,
+                host_name,
+                host_mac,
+                ..
+            } => model::InterfaceKind::Veth {
+                bridge: bridge.map(|b| b.value).unwrap_or_default(),
+                host_name: host_name.value,
+                host_mac,
+            },
+            Kind::Dummy => model::InterfaceKind::Dummy,
+        };
+        model::Interface {
+            name: self.name.value,
+            kind,
+            addresses: strip(self.addresses),
+            mac: self.mac,
+            mtu: self.mtu,
+        }
+    }
+}
+
+fn strip<T>(located: Vec<At<T>>) -> Vec<T> {
+    located.into_iter().map(|a| a.value).collect()
+}

@@ -1,0 +1,54 @@
+//! TOML config → `model::Desired`, with every problem reported at once.
+//!
+//! The pipeline: `deserialize` (text → `schema`, serde with spans), `build`
+//! and `routes` (schema → `located`, the model with a location on every
+//! value), `validate` (checks across the file), then `located` → model.
+//! Errors are collected in a `report::Report` and sorted by position.
+//! `testdata/config/valid.toml` is a complete example of the format.
+
+mod build;
+mod deserialize;
+mod error;
+mod located;
+mod report;
+mod routes;
+mod schema;
+mod validate;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+use crate::model::Desired;
+
+pub use error::{ConfigError, ConfigErrors};
+
+/// Reads and validates the file; every problem found is in the Err, not just the first.
+pub fn load(path: &Path) -> Result<Desired, ConfigErrors> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, &file),
+        Err(e) => Err(ConfigError {
+            file,
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!("cannot read the config file: {e}"),
+        }
+        .into()),
+    }
+}
+
+/// Same, from text; `file` is the name used in error messages.
+pub fn parse(text: &str, file: &str) -> Result<Desired, ConfigErrors> {
+    let mut report = report::Report::new(file, text);
+    let Some(schema) = deserialize::read(text, &mut report) else {
+        return Err(report.finish().expect_err("read failed without an error"));
+    };
+    let lowered = build::lower(schema, &mut report);
+    validate::check(&lowered, &mut report);
+    report.finish()?;
+    Ok(lowered.into_model())
+}

@@ -1,0 +1,181 @@
+//! The TOML file as serde sees it. Every value the user writes is wrapped in
+//! `Spanned` so that later checks can point at it; values are kept as the
+//! user wrote them (strings, `i64`) and interpreted in `build`, where a bad
+//! one becomes an error next to all the others instead of stopping serde.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct File {
+    pub daemon: Option<Spanned<Daemon>>,
+    #[serde(default)]
+    pub bridge: BTreeMap<Spanned<String>, Spanned<Bridge>>,
+    #[serde(default)]
+    pub namespace: BTreeMap<Spanned<String>, Spanned<Namespace>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Daemon {
+    pub netns_dir: Option<Spanned<String>>,
+    pub state_dir: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Bridge {
+    #[serde(default)]
+    pub addresses: Vec<Spanned<String>>,
+    pub mtu: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Namespace {
+    #[serde(default)]
+    pub loopback: Vec<Spanned<String>>,
+    pub gateway: Option<Spanned<Gateways>>,
+    #[serde(default)]
+    pub sysctl: SysctlTable,
+    #[serde(default)]
+    pub interface: Vec<Spanned<Interface>>,
+    #[serde(default)]
+    pub route: Vec<Spanned<Route>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Interface {
+    pub name: Spanned<String>,
+    pub kind: Option<Spanned<String>>,
+    pub bridge: Option<Spanned<String>>,
+    pub host_name: Option<Spanned<String>>,
+    #[serde(default)]
+    pub addresses: Vec<Spanned<String>>,
+    pub mac: Option<Spanned<String>>,
+    pub mtu: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Route {
+    pub destination: Spanned<String>,
+    pub gateway: Option<Spanned<String>>,
+    pub device: Option<Spanned<String>>,
+    pub table: Option<Spanned<TableRef>>,
+    pub metric: Option<Spanned<i64>>,
+}
+
+/// `gateway = "10.0.0.1"` or `gateway = ["10.0.0.1", "fd00::1"]`.
+#[derive(Debug)]
+pub(super) enum Gateways {
+    /// The span is the one of the enclosing `Spanned`.
+    One(String),
+    Many(Vec<Spanned<String>>),
+}
+
+/// `table = 100` or `table = "main"`.
+#[derive(Debug)]
+pub(super) enum TableRef {
+    /// Wide enough for any TOML integer, so that the range error shows the
+    /// number as written.
+    Id(i128),
+    Name(String),
+}
+
+pub(super) type SysctlTable = BTreeMap<Spanned<String>, Spanned<SysctlValue>>;
+
+/// A sysctl value. `Table` exists because an unquoted key
+/// (`net.ipv4.ip_forward = 1` under `[namespace.x.sysctl]`) is a dotted key
+/// in TOML, i.e. nested tables; `build` flattens them back into one name.
+#[derive(Debug)]
+pub(super) enum SysctlValue {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    Table(SysctlTable),
+}
+
+impl<'de> Deserialize<'de> for Gateways {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Gateways;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an IP address or an array of IP addresses (one per family)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Gateways, E> {
+                Ok(Gateways::One(v.to_owned()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Gateways, A::Error> {
+                let mut all = Vec::new();
+                while let Some(gw) = seq.next_element()? {
+                    all.push(gw);
+                }
+                Ok(Gateways::Many(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for TableRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TableRef;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a table id (1..=4294967295) or "main", "local", "default""#)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<TableRef, E> {
+                Ok(TableRef::Id(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<TableRef, E> {
+                Ok(TableRef::Id(v.into()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TableRef, E> {
+                Ok(TableRef::Name(v.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for SysctlValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SysctlValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, an integer or a boolean")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<SysctlValue, E> {
+                Ok(SysctlValue::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SysctlValue, E> {
+                Ok(SysctlValue::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SysctlValue, E> {
+                // Above i64::MAX: keep the digits, the kernel parses them.
+                Ok(SysctlValue::Text(v.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SysctlValue, E> {
+                Ok(SysctlValue::Text(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SysctlValue, A::Error> {
+                let mut table = SysctlTable::new();
+                while let Some((k, v)) = map.next_entry()? {
+                    table.insert(k, v);
+                }
+                Ok(SysctlValue::Table(table))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -1,0 +1,216 @@
+//! Checks on single values: names, addresses, numbers. Each reports its own
+//! error and returns `None` (or `false`) so the caller can carry on and find
+//! the next problem.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+
+use super::report::{Loc, Report};
+use super::schema::TableRef;
+use crate::model::MacAddr;
+
+/// Linux's IFNAMSIZ (16) minus the trailing NUL.
+const MAX_LINK_NAME: usize = 15;
+/// `ip netns` has no limit of its own; 64 keeps names readable in
+/// `/run/netns` and in the ifalias ownership marks.
+const MAX_NAMESPACE_NAME: usize = 64;
+
+/// Link names as the kernel's `dev_valid_name` accepts them.
+pub(super) fn link_name(report: &mut Report<'_>, loc: &Loc, name: &str) -> bool {
+    let problem = if name.is_empty() {
+        "a link name cannot be empty".to_owned()
+    } else if name.len() > MAX_LINK_NAME {
+        format!(
+            "`{name}` is {} bytes long; Linux link names are at most {MAX_LINK_NAME} bytes",
+            name.len()
+        )
+    } else if name == "." || name == ".." {
+        format!("`{name}` is not a valid link name; pick another name")
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, '/' | ':' | '%') || c.is_whitespace())
+    {
+        format!("`{name}` contains {c:?}; link names cannot contain `/`, `:`, `%` or whitespace")
+    } else {
+        return true;
+    };
+    report.error(loc, problem);
+    false
+}
+
+/// Names become files under the netns dir, so they are kept to a safe set.
+pub(super) fn namespace_name(report: &mut Report<'_>, loc: &Loc, name: &str) -> bool {
+    let mut bytes = name.bytes();
+    let well_formed = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    let problem = if !well_formed {
+        format!(
+            "`{name}` is not a valid namespace name: start with a letter or digit and use only \
+             letters, digits, `_`, `.` and `-`"
+        )
+    } else if name.len() > MAX_NAMESPACE_NAME {
+        format!(
+            "`{name}` is {} bytes long; namespace names are at most {MAX_NAMESPACE_NAME} bytes",
+            name.len()
+        )
+    } else {
+        return true;
+    };
+    report.error(loc, problem);
+    false
+}
+
+/// An interface address: `address/prefix`, host bits allowed.
+pub(super) fn cidr(report: &mut Report<'_>, loc: &Loc, text: &str) -> Option<IpNet> {
+    if let Ok(net) = text.parse() {
+        return Some(net);
+    }
+    let message = match text.parse::<IpAddr>() {
+        Ok(ip) => {
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            format!(
+                "`{text}` has no prefix length; write address/prefix, e.g. `{text}/{}` for a \
+                 subnet or `{text}/{max}` for a single address",
+                if ip.is_ipv4() { 24 } else { 64 }
+            )
+        }
+        Err(_) => format!(
+            "`{text}` is not a valid CIDR address; write address/prefix, e.g. `10.88.0.2/24` \
+             or `fd88::2/64`"
+        ),
+    };
+    report.error(loc, message);
+    None
+}
+
+pub(super) fn ip(report: &mut Report<'_>, loc: &Loc, text: &str) -> Option<IpAddr> {
+    if let Ok(ip) = text.parse() {
+        return Some(ip);
+    }
+    let message = match text.split_once('/') {
+        Some((addr, _)) if addr.parse::<IpAddr>().is_ok() => {
+            format!("`{text}` is a network; a gateway is one address: write `{addr}`")
+        }
+        _ => format!("`{text}` is not a valid IP address (e.g. `10.88.0.1` or `fd88::1`)"),
+    };
+    report.error(loc, message);
+    None
+}
+
+/// A route destination: a network without host bits, or `default`.
+/// `default` follows the gateway's family; with no gateway it is the IPv4
+/// default (write `::/0` for an IPv6 default route through a device).
+pub(super) fn destination(
+    report: &mut Report<'_>,
+    loc: &Loc,
+    text: &str,
+    gateway: Option<IpAddr>,
+) -> Option<IpNet> {
+    if text == "default" {
+        return Some(match gateway {
+            Some(IpAddr::V6(_)) => "::/0".parse().expect("literal"),
+            _ => "0.0.0.0/0".parse().expect("literal"),
+        });
+    }
+    let net = cidr(report, loc, text)?;
+    if net != net.trunc() {
+        report.error(
+            loc,
+            format!(
+                "`{text}` has host bits set; a route destination is a network: write `{}`",
+                net.trunc()
+            ),
+        );
+        return None;
+    }
+    Some(net)
+}
+
+pub(super) fn mac(report: &mut Report<'_>, loc: &Loc, text: &str) -> Option<MacAddr> {
+    text.parse().map_err(|e: String| report.error(loc, e)).ok()
+}
+
+pub(super) fn mtu(report: &mut Report<'_>, loc: &Loc, n: i64) -> Option<u32> {
+    if (68..=65535).contains(&n) {
+        return u32::try_from(n).ok();
+    }
+    report.error(
+        loc,
+        format!("MTU {n} is out of range; use 68..=65535 (usually 1500)"),
+    );
+    None
+}
+
+pub(super) fn metric(report: &mut Report<'_>, loc: &Loc, n: i64) -> Option<u32> {
+    let m = u32::try_from(n).ok();
+    if m.is_none() {
+        report.error(
+            loc,
+            format!("metric {n} is out of range; use 0..={}", u32::MAX),
+        );
+    }
+    m
+}
+
+/// Routing table: a number or one of the names in `/etc/iproute2/rt_tables`
+/// that every system has.
+pub(super) fn table(report: &mut Report<'_>, loc: &Loc, table: &TableRef) -> Option<u32> {
+    let message = match table {
+        TableRef::Name(name) => match name.as_str() {
+            "main" => return Some(254),
+            "local" => return Some(255),
+            "default" => return Some(253),
+            _ => format!(
+                "unknown table name `{name}`; use a number (1..={}) or \"main\", \"local\", \
+                 \"default\"",
+                u32::MAX
+            ),
+        },
+        TableRef::Id(0) => format!(
+            "table 0 is reserved (the kernel reads it as \"unspecified\"); use 1..={} or \"main\"",
+            u32::MAX
+        ),
+        TableRef::Id(n) => match u32::try_from(*n) {
+            Ok(id) => return Some(id),
+            Err(_) => format!("table {n} is out of range; use 1..={}", u32::MAX),
+        },
+    };
+    report.error(loc, message);
+    None
+}
+
+/// Only `net.*` sysctls are per network namespace; anything else would be
+/// written to the host's value, behind the user's back.
+pub(super) fn sysctl_key(report: &mut Report<'_>, loc: &Loc, key: &str) -> bool {
+    let problem = if !key.starts_with("net.") {
+        format!(
+            "`{key}` is not a network sysctl; only `net.*` sysctls are per namespace, set this \
+             one on the host"
+        )
+    } else if let Some(c) = key
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        format!("`{key}` contains {c:?}; sysctl names use only letters, digits, `_`, `.` and `-`")
+    } else if key.split('.').any(str::is_empty) {
+        format!("`{key}` has an empty component; write it as `net.ipv4.ip_forward` does")
+    } else {
+        return true;
+    };
+    report.error(loc, problem);
+    false
+}
+
+pub(super) fn absolute_path(report: &mut Report<'_>, loc: &Loc, text: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(text);
+    if path.is_absolute() {
+        return Some(path);
+    }
+    report.error(
+        loc,
+        format!("`{text}` is not an absolute path; write it from `/`"),
+    );
+    None
+}

@@ -1,0 +1,12 @@
+//! netd: long-lived network namespaces, bridges and links, converged from a
+//! TOML file. The pipeline is config → model → observe → plan → apply.
+
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod model;
+pub mod netlink;
+pub mod netns;
+pub mod observe;
+pub mod plan;
+pub mod state;

@@ -1,0 +1,139 @@
+//! Desired state: plain data that the config produces and the planner diffs
+//! against what the kernel has. No I/O here.
+
+mod naming;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+pub use naming::{MacAddr, default_host_link_name, stable_mac};
+
+/// Route protocol number carried by every route netd installs, so that netd
+/// recognises its own routes and BIRD's `learn` does not ignore them (it skips
+/// `kernel` and `bird`). Named in `/etc/iproute2/rt_protos.d/netd.conf`.
+pub const NETD_PROTO: u8 = 200;
+
+/// Prefix of the ifalias of every link netd creates. The alias is the
+/// ownership mark: a link without it is never modified.
+pub const ALIAS_PREFIX: &str = "netd:";
+
+pub const DEFAULT_NETNS_DIR: &str = "/run/netns";
+pub const DEFAULT_STATE_DIR: &str = "/run/netd";
+
+/// Main routing table id, used when a route names no table.
+pub const MAIN_TABLE: u32 = 254;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Desired {
+    pub netns_dir: PathBuf,
+    pub state_dir: PathBuf,
+    pub bridges: BTreeMap<String, Bridge>,
+    pub namespaces: BTreeMap<String, Namespace>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bridge {
+    pub name: String,
+    pub addresses: Vec<IpNet>,
+    pub mtu: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Namespace {
+    pub name: String,
+    /// Extra addresses on `lo` (service / anycast addresses).
+    pub loopback: Vec<IpNet>,
+    /// Keys in dotted form (`net.ipv4.ip_forward`), written under
+    /// `/proc/sys` from inside the namespace.
+    pub sysctls: BTreeMap<String, String>,
+    pub interfaces: Vec<Interface>,
+    /// Includes the routes produced by the `gateway` shorthand.
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interface {
+    /// Name inside the namespace.
+    pub name: String,
+    pub kind: InterfaceKind,
+    pub addresses: Vec<IpNet>,
+    /// Always set: from the config, or derived from namespace and interface
+    /// name so that a recreated link keeps its MAC (and neighbours' caches).
+    pub mac: MacAddr,
+    pub mtu: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum InterfaceKind {
+    /// A veth pair: `host_name` in the host namespace, enslaved to `bridge`;
+    /// the peer is the interface itself, inside the namespace.
+    Veth {
+        bridge: String,
+        host_name: String,
+        host_mac: MacAddr,
+    },
+    Dummy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Route {
+    pub destination: IpNet,
+    pub gateway: Option<IpAddr>,
+    /// Interface name inside the namespace.
+    pub device: Option<String>,
+    pub table: u32,
+    pub metric: Option<u32>,
+}
+
+impl Desired {
+    pub fn empty(netns_dir: PathBuf, state_dir: PathBuf) -> Self {
+        Desired {
+            netns_dir,
+            state_dir,
+            bridges: BTreeMap::new(),
+            namespaces: BTreeMap::new(),
+        }
+    }
+}
+
+impl Namespace {
+    /// A namespace with nothing configured in it.
+    pub fn empty(name: &str) -> Self {
+        Namespace {
+            name: name.to_string(),
+            loopback: Vec::new(),
+            sysctls: BTreeMap::new(),
+            interfaces: Vec::new(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+impl Interface {
+    pub fn host_name(&self) -> Option<&str> {
+        match &self.kind {
+            InterfaceKind::Veth { host_name, .. } => Some(host_name),
+            InterfaceKind::Dummy => None,
+        }
+    }
+}
+
+/// ifalias of a bridge netd owns.
+pub fn bridge_alias(bridge: &str) -> String {
+    format!("{ALIAS_PREFIX}bridge:{bridge}")
+}
+
+/// ifalias of the host end of a namespace's veth.
+pub fn host_link_alias(ns: &str, ifname: &str) -> String {
+    format!("{ALIAS_PREFIX}veth:{ns}/{ifname}")
+}
+
+/// ifalias of a link netd created inside a namespace.
+pub fn ns_link_alias(ns: &str, ifname: &str) -> String {
+    format!("{ALIAS_PREFIX}if:{ns}/{ifname}")
+}

@@ -1,0 +1,10 @@
+//! The kernel side of links, addresses and routes: pure request builders
+//! (unit-tested), a pipelined sender, and dumps.
+
+mod dump;
+mod exec;
+mod request;
+
+pub use dump::{DumpError, dump_addresses, dump_links, dump_routes};
+pub use exec::{NlError, execute};
+pub use request::{LinkChange, Request, VethSpec};

@@ -1,0 +1,250 @@
+//! One netlink connection per namespace, opened once and reused from any task.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rtnetlink::Handle;
+
+use super::pin::{self, PinError};
+use super::worker::{NsWorker, Target, WorkerError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("namespace {ns}: {source}")]
+    Worker {
+        ns: String,
+        #[source]
+        source: WorkerError,
+    },
+    #[error("namespace {ns}: {source}")]
+    Pin {
+        ns: String,
+        #[source]
+        source: PinError,
+    },
+    #[error("namespace {ns}: cannot open {path}: {source}")]
+    Open {
+        ns: String,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("namespace {ns}: cannot open a netlink socket: {source}")]
+    Netlink {
+        ns: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("namespace {ns}: sysctl {key}: {source}")]
+    Sysctl {
+        ns: String,
+        key: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// An open namespace: its nsfs file (kept open so the namespace cannot vanish
+/// under us and so veth peers can be created straight into it) and its
+/// netlink handle.
+#[derive(Clone)]
+pub struct NsHandle {
+    pub file: Arc<File>,
+    pub netlink: Handle,
+}
+
+pub struct Registry {
+    dir: PathBuf,
+    worker: NsWorker,
+    host: Handle,
+    open: Mutex<HashMap<String, NsHandle>>,
+}
+
+/// Opens a netlink connection in the calling thread's namespace and hands it
+/// to the runtime; the socket stays bound to that namespace for its life.
+fn connect(rt: &tokio::runtime::Handle) -> io::Result<Handle> {
+    let _guard = rt.enter();
+    let (conn, handle, _) = rtnetlink::new_connection()?;
+    rt.spawn(conn);
+    Ok(handle)
+}
+
+impl Registry {
+    /// Must be called from inside the tokio runtime.
+    pub fn new(netns_dir: &Path) -> Result<Self, RegistryError> {
+        let worker = NsWorker::spawn().map_err(|source| RegistryError::Worker {
+            ns: "host".into(),
+            source,
+        })?;
+        let host = connect(&tokio::runtime::Handle::current()).map_err(|source| {
+            RegistryError::Netlink {
+                ns: "host".into(),
+                source,
+            }
+        })?;
+        Ok(Registry {
+            dir: netns_dir.to_path_buf(),
+            worker,
+            host,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn netns_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn host(&self) -> Handle {
+        self.host.clone()
+    }
+
+    fn cached(&self, ns: &str) -> Option<NsHandle> {
+        self.open.lock().ok()?.get(ns).cloned()
+    }
+
+    fn remember(&self, ns: &str, handle: NsHandle) {
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(ns.to_string(), handle);
+        }
+    }
+
+    pub fn forget(&self, ns: &str) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(ns);
+        }
+    }
+
+    /// Opens an existing pinned namespace (cached after the first call).
+    pub async fn open(&self, ns: &str) -> Result<NsHandle, RegistryError> {
+        if let Some(h) = self.cached(ns) {
+            return Ok(h);
+        }
+        let path = pin::pin_path(&self.dir, ns);
+        let file = Arc::new(File::open(&path).map_err(|source| RegistryError::Open {
+            ns: ns.into(),
+            path: path.clone(),
+            source,
+        })?);
+        let rt = tokio::runtime::Handle::current();
+        let netlink = self
+            .worker
+            .run(Target::Ns(file.clone()), move || connect(&rt))
+            .await
+            .map_err(|source| RegistryError::Worker {
+                ns: ns.into(),
+                source,
+            })?
+            .map_err(|source| RegistryError::Netlink {
+                ns: ns.into(),
+                source,
+            })?;
+        let handle = NsHandle { file, netlink };
+        self.remember(ns, handle.clone());
+        Ok(handle)
+    }
+
+    /// Creates a namespace and pins it; a leftover plain file at the pin path
+    /// (from a crash before the mount) is reused.
+    pub async fn create(&self, ns: &str) -> Result<NsHandle, RegistryError> {
+        let path = pin::pin_path(&self.dir, ns);
+        let pin_err = |source| RegistryError::Pin {
+            ns: ns.into(),
+            source,
+        };
+        pin::ensure_shared_dir(&self.dir).map_err(pin_err)?;
+        pin::create_pin_file(&path).map_err(pin_err)?;
+        let rt = tokio::runtime::Handle::current();
+        let pin_at = path.clone();
+        let (file, netlink) = self
+            .worker
+            .run(Target::Fresh, move || -> Result<(File, io::Result<Handle>), PinError> {
+                pin::pin_current_thread(&pin_at)?;
+                let file = File::open("/proc/thread-self/ns/net").map_err(|source| {
+                    PinError::Pin {
+                        path: pin_at.clone(),
+                        source,
+                    }
+                })?;
+                Ok((file, connect(&rt)))
+            })
+            .await
+            .map_err(|source| RegistryError::Worker {
+                ns: ns.into(),
+                source,
+            })?
+            .map_err(pin_err)?;
+        let netlink = netlink.map_err(|source| RegistryError::Netlink {
+            ns: ns.into(),
+            source,
+        })?;
+        let handle = NsHandle {
+            file: Arc::new(file),
+            netlink,
+        };
+        self.remember(ns, handle.clone());
+        Ok(handle)
+    }
+
+    /// Reads sysctls (dotted keys) inside the namespace; a missing key reads
+    /// as None.
+    pub async fn read_sysctls(
+        &self,
+        ns: &str,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, Option<String>)>, RegistryError> {
+        let h = self.open(ns).await?;
+        self.worker
+            .run(Target::Ns(h.file), move || {
+                keys.into_iter()
+                    .map(|k| {
+                        let v = fs::read_to_string(sysctl_path(&k))
+                            .ok()
+                            .map(|s| s.trim().to_string());
+                        (k, v)
+                    })
+                    .collect()
+            })
+            .await
+            .map_err(|source| RegistryError::Worker {
+                ns: ns.into(),
+                source,
+            })
+    }
+
+    /// Writes sysctls inside the namespace, in order; stops at the first
+    /// failure and reports it.
+    pub async fn write_sysctls(
+        &self,
+        ns: &str,
+        values: Vec<(String, String)>,
+    ) -> Result<(), RegistryError> {
+        let h = self.open(ns).await?;
+        let owned_ns = ns.to_string();
+        self.worker
+            .run(Target::Ns(h.file), move || {
+                for (k, v) in values {
+                    fs::write(sysctl_path(&k), &v).map_err(|source| RegistryError::Sysctl {
+                        ns: owned_ns.clone(),
+                        key: k.clone(),
+                        source,
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|source| RegistryError::Worker {
+                ns: ns.into(),
+                source,
+            })?
+    }
+}
+
+/// `net.ipv4.ip_forward` → `/proc/sys/net/ipv4/ip_forward`. Interface names
+/// may contain dots, which sysctl(8) writes as `/`; netd keeps the simple
+/// mapping, since its own interface names are validated.
+pub fn sysctl_path(key: &str) -> PathBuf {
+    PathBuf::from("/proc/sys").join(key.replace('.', "/"))
+}

@@ -1,0 +1,219 @@
+//! One kernel change, and its rendering for people (`+ link web/eth0 …`) and
+//! scripts (`--json`).
+
+use std::fmt;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::model::{MacAddr, Route};
+
+/// Which namespace a link, address or route change happens in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(untagged)]
+pub enum Scope {
+    Host,
+    Ns(String),
+}
+
+impl Scope {
+    fn prefix(&self) -> String {
+        match self {
+            Scope::Host => String::new(),
+            Scope::Ns(ns) => format!("{ns}/"),
+        }
+    }
+
+    pub fn ns(&self) -> Option<&str> {
+        match self {
+            Scope::Host => None,
+            Scope::Ns(ns) => Some(ns),
+        }
+    }
+}
+
+/// Settings changed on an existing link; only the `Some` fields change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LinkSettings {
+    pub up: Option<bool>,
+    pub mtu: Option<u32>,
+    pub mac: Option<MacAddr>,
+    /// Bridge name (host links only).
+    pub master: Option<String>,
+}
+
+impl LinkSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == LinkSettings::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    CreateNamespace { ns: String },
+    AdoptNamespace { ns: String },
+    DeleteNamespace { ns: String },
+    /// Forget an adopted namespace after removing netd's objects from it;
+    /// the namespace itself was never netd's to remove.
+    ReleaseNamespace { ns: String },
+    CreateBridge { name: String, mtu: Option<u32> },
+    CreateVeth {
+        ns: String,
+        name: String,
+        host_name: String,
+        bridge: String,
+        mac: MacAddr,
+        host_mac: MacAddr,
+        mtu: Option<u32>,
+    },
+    CreateDummy { ns: String, name: String, mac: MacAddr, mtu: Option<u32> },
+    SetLink { scope: Scope, name: String, settings: LinkSettings },
+    DeleteLink { scope: Scope, name: String },
+    AddAddress { scope: Scope, link: String, addr: IpNet },
+    DeleteAddress { scope: Scope, link: String, addr: IpNet },
+    AddRoute { ns: String, route: Route },
+    DeleteRoute { ns: String, route: Route },
+    SetSysctl { ns: String, key: String, value: String, was: Option<String> },
+}
+
+/// The `--json` shape of a change: stable, flat, easy to filter with jq.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeSummary {
+    pub op: &'static str,
+    pub kind: &'static str,
+    pub ns: Option<String>,
+    pub target: String,
+    pub detail: String,
+}
+
+fn route_text(r: &Route) -> String {
+    let mut s = r.destination.to_string();
+    if let Some(gw) = r.gateway {
+        s.push_str(&format!(" via {gw}"));
+    }
+    if let Some(dev) = &r.device {
+        s.push_str(&format!(" dev {dev}"));
+    }
+    if r.table != crate::model::MAIN_TABLE {
+        s.push_str(&format!(" table {}", r.table));
+    }
+    if let Some(m) = r.metric {
+        s.push_str(&format!(" metric {m}"));
+    }
+    s
+}
+
+fn settings_text(s: &LinkSettings) -> String {
+    let mut parts = Vec::new();
+    match s.up {
+        Some(true) => parts.push("up".to_string()),
+        Some(false) => parts.push("down".to_string()),
+        None => {}
+    }
+    if let Some(m) = s.mtu {
+        parts.push(format!("mtu {m}"));
+    }
+    if let Some(m) = s.mac {
+        parts.push(format!("mac {m}"));
+    }
+    if let Some(b) = &s.master {
+        parts.push(format!("master {b}"));
+    }
+    parts.join(", ")
+}
+
+impl Change {
+    pub fn summary(&self) -> ChangeSummary {
+        let s = |op, kind, ns: Option<&str>, target: String, detail: String| ChangeSummary {
+            op,
+            kind,
+            ns: ns.map(str::to_string),
+            target,
+            detail,
+        };
+        match self {
+            Change::CreateNamespace { ns } => s("create", "namespace", Some(ns), ns.clone(), String::new()),
+            Change::AdoptNamespace { ns } => {
+                s("modify", "namespace", Some(ns), ns.clone(), "adopt existing namespace".into())
+            }
+            Change::DeleteNamespace { ns } => s("delete", "namespace", Some(ns), ns.clone(), String::new()),
+            Change::ReleaseNamespace { ns } => {
+                s("modify", "namespace", Some(ns), ns.clone(), "release adopted namespace".into())
+            }
+            Change::CreateBridge { name, mtu } => s(
+                "create",
+                "bridge",
+                None,
+                name.clone(),
+                mtu.map(|m| format!("mtu {m}")).unwrap_or_default(),
+            ),
+            Change::CreateVeth { ns, name, host_name, bridge, .. } => s(
+                "create",
+                "link",
+                Some(ns),
+                format!("{ns}/{name}"),
+                format!("veth, host {host_name} on {bridge}"),
+            ),
+            Change::CreateDummy { ns, name, .. } => {
+                s("create", "link", Some(ns), format!("{ns}/{name}"), "dummy".into())
+            }
+            Change::SetLink { scope, name, settings } => s(
+                "modify",
+                "link",
+                scope.ns(),
+                format!("{}{name}", scope.prefix()),
+                settings_text(settings),
+            ),
+            Change::DeleteLink { scope, name } => {
+                s("delete", "link", scope.ns(), format!("{}{name}", scope.prefix()), String::new())
+            }
+            Change::AddAddress { scope, link, addr } => s(
+                "create",
+                "address",
+                scope.ns(),
+                format!("{}{link} {addr}", scope.prefix()),
+                String::new(),
+            ),
+            Change::DeleteAddress { scope, link, addr } => s(
+                "delete",
+                "address",
+                scope.ns(),
+                format!("{}{link} {addr}", scope.prefix()),
+                String::new(),
+            ),
+            Change::AddRoute { ns, route } => {
+                s("create", "route", Some(ns), format!("{ns} {}", route_text(route)), String::new())
+            }
+            Change::DeleteRoute { ns, route } => {
+                s("delete", "route", Some(ns), format!("{ns} {}", route_text(route)), String::new())
+            }
+            Change::SetSysctl { ns, key, value, was } => s(
+                "modify",
+                "sysctl",
+                Some(ns),
+                format!("{ns} {key}"),
+                match was {
+                    Some(old) => format!("{old} -> {value}"),
+                    None => format!("= {value}"),
+                },
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.summary();
+        let sign = match s.op {
+            "create" => '+',
+            "delete" => '-',
+            _ => '~',
+        };
+        write!(f, "{sign} {} {}", s.kind, s.target)?;
+        if !s.detail.is_empty() {
+            write!(f, " ({})", s.detail)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Top level of the diff: bridges, namespaces, and what is no longer in the
+//! config.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::change::{Change, LinkSettings, Scope};
+use super::links::{diff_addresses, diff_namespace};
+use crate::model::{ALIAS_PREFIX, Bridge, Desired, bridge_alias};
+use crate::observe::{NsObserved, Observed};
+use crate::model::Namespace;
+use crate::state::{Origin, State};
+
+/// An object netd would have to take over to converge: never done silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{object}: {problem}")]
+pub struct Conflict {
+    pub object: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    /// Things netd owns that the config no longer names and that it leaves
+    /// alone without `--prune`.
+    pub orphans: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+pub(super) fn foreign(object: String, link: &crate::observe::ObservedLink) -> Conflict {
+    let owner = match &link.alias {
+        Some(a) if a.starts_with(ALIAS_PREFIX) => format!("it belongs to netd object `{a}`"),
+        _ => "it was not created by netd".to_string(),
+    };
+    Conflict {
+        object,
+        problem: format!(
+            "a link named `{}` already exists (ifindex {}) and {owner}; netd will not take it over. Rename or remove it, or choose another name in the config",
+            link.name, link.index
+        ),
+    }
+}
+
+fn diff_bridge(b: &Bridge, host: &NsObserved, out: &mut Vec<Change>, conflicts: &mut Vec<Conflict>) {
+    let Some(link) = host.link(&b.name) else {
+        out.push(Change::CreateBridge {
+            name: b.name.clone(),
+            mtu: b.mtu,
+        });
+        for addr in &b.addresses {
+            out.push(Change::AddAddress {
+                scope: Scope::Host,
+                link: b.name.clone(),
+                addr: *addr,
+            });
+        }
+        return;
+    };
+    if link.alias.as_deref() != Some(bridge_alias(&b.name).as_str()) || link.kind.as_deref() != Some("bridge") {
+        conflicts.push(foreign(format!("bridge {}", b.name), link));
+        return;
+    }
+    let settings = LinkSettings {
+        up: (!link.up).then_some(true),
+        mtu: b.mtu.filter(|m| *m != link.mtu),
+        ..LinkSettings::default()
+    };
+    if !settings.is_empty() {
+        out.push(Change::SetLink {
+            scope: Scope::Host,
+            name: b.name.clone(),
+            settings,
+        });
+    }
+    diff_addresses(&Scope::Host, &b.name, &b.addresses, host.addrs_of(link.index), true, out);
+}
+
+/// Computes the changes that make the kernel match `desired`. `prune` also
+/// removes netd's namespaces and bridges that the config no longer names.
+pub fn plan(desired: &Desired, observed: &Observed, state: &State, prune: bool) -> Result<Plan, Vec<Conflict>> {
+    let mut changes = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut orphans = Vec::new();
+
+    for b in desired.bridges.values() {
+        diff_bridge(b, &observed.host, &mut changes, &mut conflicts);
+    }
+
+    let empty = NsObserved::default();
+    for ns in desired.namespaces.values() {
+        let pinned = observed.pinned.contains(&ns.name);
+        if !pinned {
+            changes.push(Change::CreateNamespace { ns: ns.name.clone() });
+        } else if !state.namespaces.contains_key(&ns.name) {
+            changes.push(Change::AdoptNamespace { ns: ns.name.clone() });
+        }
+        let inside = observed.namespaces.get(&ns.name).filter(|_| pinned).unwrap_or(&empty);
+        diff_namespace(ns, inside, &observed.host, &mut changes, &mut conflicts);
+    }
+
+    // Host ends of veths whose namespace left the config, and bridges that
+    // left it: netd's, but kept until the user asks for --prune.
+    let mut stale_ns: BTreeSet<&str> = BTreeSet::new();
+    for link in &observed.host.links {
+        let Some(alias) = link.alias.as_deref() else { continue };
+        if let Some(rest) = alias.strip_prefix("netd:veth:") {
+            let ns = rest.split('/').next().unwrap_or_default();
+            if !desired.namespaces.contains_key(ns) {
+                stale_ns.insert(ns);
+                if prune {
+                    changes.push(Change::DeleteLink {
+                        scope: Scope::Host,
+                        name: link.name.clone(),
+                    });
+                }
+            }
+        } else if let Some(bridge) = alias.strip_prefix("netd:bridge:")
+            && !desired.bridges.contains_key(bridge)
+        {
+            if prune {
+                changes.push(Change::DeleteLink {
+                    scope: Scope::Host,
+                    name: link.name.clone(),
+                });
+            } else {
+                orphans.push(format!("bridge {bridge}"));
+            }
+        }
+    }
+    for ns in state.namespaces.keys() {
+        if desired.namespaces.contains_key(ns) {
+            continue;
+        }
+        if prune {
+            match state.namespaces.get(ns) {
+                Some(Origin::Adopted) => {
+                    if let Some(inside) = observed.namespaces.get(ns) {
+                        let nothing = Namespace::empty(ns);
+                        diff_namespace(&nothing, inside, &observed.host, &mut changes, &mut conflicts);
+                    }
+                    changes.push(Change::ReleaseNamespace { ns: ns.clone() });
+                }
+                _ => changes.push(Change::DeleteNamespace { ns: ns.clone() }),
+            }
+        } else {
+            orphans.push(format!("namespace {ns}"));
+        }
+        stale_ns.remove(ns.as_str());
+    }
+    if !prune {
+        orphans.extend(stale_ns.iter().map(|ns| format!("links of namespace {ns}")));
+    }
+
+    if conflicts.is_empty() {
+        Ok(Plan { changes, orphans })
+    } else {
+        Err(conflicts)
+    }
+}

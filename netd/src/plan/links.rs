@@ -1,0 +1,311 @@
+//! Diff of one namespace: its links (and their host ends), addresses, routes
+//! and sysctls.
+
+use std::collections::BTreeSet;
+
+use ipnet::IpNet;
+
+use super::change::{Change, LinkSettings, Scope};
+use super::diff::{Conflict, foreign};
+use crate::model::{
+    Interface, InterfaceKind, NETD_PROTO, Namespace, Route, host_link_alias, ns_link_alias,
+};
+use crate::observe::{NsObserved, ObservedAddr, ObservedLink, ObservedRoute};
+
+/// Diffs the addresses of one link. On links netd owns, every address that
+/// is not desired goes (but the kernel's IPv6 link-local ones); on others
+/// (`lo`) only addresses carrying netd's protocol mark do.
+pub(super) fn diff_addresses<'a>(
+    scope: &Scope,
+    link: &str,
+    desired: &[IpNet],
+    observed: impl Iterator<Item = &'a ObservedAddr>,
+    owned_link: bool,
+    out: &mut Vec<Change>,
+) {
+    let observed: Vec<&ObservedAddr> = observed.collect();
+    for addr in observed.iter().filter(|a| !desired.contains(&a.net)) {
+        let link_local = matches!(addr.net.addr(), std::net::IpAddr::V6(v6) if v6.is_unicast_link_local());
+        if (owned_link && !link_local) || addr.proto == NETD_PROTO {
+            out.push(Change::DeleteAddress {
+                scope: scope.clone(),
+                link: link.to_string(),
+                addr: addr.net,
+            });
+        }
+    }
+    for addr in desired {
+        if !observed.iter().any(|a| a.net == *addr) {
+            out.push(Change::AddAddress {
+                scope: scope.clone(),
+                link: link.to_string(),
+                addr: *addr,
+            });
+        }
+    }
+}
+
+fn settings_for(iface: &Interface, link: &ObservedLink) -> LinkSettings {
+    LinkSettings {
+        up: (!link.up).then_some(true),
+        mtu: iface.mtu.filter(|m| *m != link.mtu),
+        mac: Some(iface.mac).filter(|m| link.mac != Some(*m)),
+        master: None,
+    }
+}
+
+/// Whether `link` is the expected owned link; a foreign or differently
+/// owned one is a conflict.
+fn owned<'a>(
+    link: Option<&'a ObservedLink>,
+    alias: &str,
+    object: String,
+    conflicts: &mut Vec<Conflict>,
+) -> Result<Option<&'a ObservedLink>, ()> {
+    match link {
+        Some(l) if l.alias.as_deref() != Some(alias) => {
+            conflicts.push(foreign(object, l));
+            Err(())
+        }
+        other => Ok(other),
+    }
+}
+
+struct NsDiff<'a> {
+    ns: &'a Namespace,
+    inside: &'a NsObserved,
+    host: &'a NsObserved,
+    scope: Scope,
+    /// Indexes (inside) of links this plan deletes or recreates: their
+    /// addresses and routes go with them.
+    replaced: BTreeSet<u32>,
+}
+
+impl NsDiff<'_> {
+    fn interface(&mut self, iface: &Interface, out: &mut Vec<Change>, conflicts: &mut Vec<Conflict>) {
+        let ns = &self.ns.name;
+        let object = format!("interface {ns}/{}", iface.name);
+        let Ok(inner) = owned(self.inside.link(&iface.name), &ns_link_alias(ns, &iface.name), object.clone(), conflicts) else {
+            return;
+        };
+        let host_end = match &iface.kind {
+            InterfaceKind::Veth { host_name, .. } => {
+                let Ok(h) = owned(self.host.link(host_name), &host_link_alias(ns, &iface.name), object, conflicts) else {
+                    return;
+                };
+                Some(h)
+            }
+            InterfaceKind::Dummy => None,
+        };
+        let want_kind = match iface.kind {
+            InterfaceKind::Veth { .. } => "veth",
+            InterfaceKind::Dummy => "dummy",
+        };
+        let intact = inner.is_some_and(|l| l.kind.as_deref() == Some(want_kind))
+            && host_end.is_none_or(|h| h.is_some_and(|h| h.kind.as_deref() == Some("veth")));
+        if !intact {
+            self.recreate(iface, inner, host_end.flatten(), out);
+            return;
+        }
+        let inner = inner.expect("intact implies present");
+        if let (InterfaceKind::Veth { bridge, host_name, host_mac }, Some(Some(h))) = (&iface.kind, host_end) {
+            let bridge_index = self.host.link(bridge).map(|b| b.index);
+            let settings = LinkSettings {
+                up: (!h.up).then_some(true),
+                mtu: iface.mtu.filter(|m| *m != h.mtu),
+                mac: Some(*host_mac).filter(|m| h.mac != Some(*m)),
+                master: (bridge_index.is_none() || h.master != bridge_index).then(|| bridge.clone()),
+            };
+            if !settings.is_empty() {
+                out.push(Change::SetLink {
+                    scope: Scope::Host,
+                    name: host_name.clone(),
+                    settings,
+                });
+            }
+        }
+        let settings = settings_for(iface, inner);
+        if !settings.is_empty() {
+            out.push(Change::SetLink {
+                scope: self.scope.clone(),
+                name: iface.name.clone(),
+                settings,
+            });
+        }
+        diff_addresses(&self.scope, &iface.name, &iface.addresses, self.inside.addrs_of(inner.index), true, out);
+    }
+
+    fn recreate(&mut self, iface: &Interface, inner: Option<&ObservedLink>, host_end: Option<&ObservedLink>, out: &mut Vec<Change>) {
+        let ns = &self.ns.name;
+        if let Some(l) = inner {
+            self.replaced.insert(l.index);
+            out.push(Change::DeleteLink {
+                scope: self.scope.clone(),
+                name: l.name.clone(),
+            });
+        }
+        if let Some(h) = host_end {
+            out.push(Change::DeleteLink {
+                scope: Scope::Host,
+                name: h.name.clone(),
+            });
+        }
+        out.push(match &iface.kind {
+            InterfaceKind::Veth { bridge, host_name, host_mac } => Change::CreateVeth {
+                ns: ns.clone(),
+                name: iface.name.clone(),
+                host_name: host_name.clone(),
+                bridge: bridge.clone(),
+                mac: iface.mac,
+                host_mac: *host_mac,
+                mtu: iface.mtu,
+            },
+            InterfaceKind::Dummy => Change::CreateDummy {
+                ns: ns.clone(),
+                name: iface.name.clone(),
+                mac: iface.mac,
+                mtu: iface.mtu,
+            },
+        });
+        for addr in &iface.addresses {
+            out.push(Change::AddAddress {
+                scope: self.scope.clone(),
+                link: iface.name.clone(),
+                addr: *addr,
+            });
+        }
+    }
+
+    /// netd's links in this namespace, and host ends of its veths, that the
+    /// config no longer has.
+    fn stale_links(&mut self, out: &mut Vec<Change>) {
+        let ns = &self.ns.name;
+        for l in &self.inside.links {
+            let Some(name) = l.alias.as_deref().and_then(|a| a.strip_prefix(&format!("netd:if:{ns}/"))) else {
+                continue;
+            };
+            if !self.ns.interfaces.iter().any(|i| i.name == name) {
+                self.replaced.insert(l.index);
+                out.push(Change::DeleteLink {
+                    scope: self.scope.clone(),
+                    name: l.name.clone(),
+                });
+            }
+        }
+        for l in &self.host.links {
+            let Some(name) = l.alias.as_deref().and_then(|a| a.strip_prefix(&format!("netd:veth:{ns}/"))) else {
+                continue;
+            };
+            let wanted = self
+                .ns
+                .interfaces
+                .iter()
+                .any(|i| i.name == name && i.host_name() == Some(l.name.as_str()));
+            if !wanted {
+                out.push(Change::DeleteLink {
+                    scope: Scope::Host,
+                    name: l.name.clone(),
+                });
+            }
+        }
+    }
+
+    fn loopback(&self, out: &mut Vec<Change>) {
+        let lo = self.inside.link("lo");
+        if lo.is_none_or(|l| !l.up) {
+            out.push(Change::SetLink {
+                scope: self.scope.clone(),
+                name: "lo".into(),
+                settings: LinkSettings {
+                    up: Some(true),
+                    ..LinkSettings::default()
+                },
+            });
+        }
+        let observed = lo.map(|l| l.index).into_iter().flat_map(|i| self.inside.addrs_of(i));
+        diff_addresses(&self.scope, "lo", &self.ns.loopback, observed, false, out);
+    }
+
+    fn device_of(&self, r: &ObservedRoute) -> Option<String> {
+        r.oif.and_then(|i| self.inside.link_by_index(i)).map(|l| l.name.clone())
+    }
+
+    fn routes(&self, out: &mut Vec<Change>) {
+        let ns = &self.ns.name;
+        let present: Vec<(&ObservedRoute, Option<String>)> = self
+            .inside
+            .routes
+            .iter()
+            .filter(|r| r.owned_by_netd() && !r.oif.is_some_and(|i| self.replaced.contains(&i)))
+            .map(|r| (r, self.device_of(r)))
+            .collect();
+        for (r, dev) in &present {
+            if !self.ns.routes.iter().any(|d| same_route(d, &r.route, dev.as_deref())) {
+                out.push(Change::DeleteRoute {
+                    ns: ns.clone(),
+                    route: Route {
+                        device: dev.clone(),
+                        ..r.route.clone()
+                    },
+                });
+            }
+        }
+        for d in &self.ns.routes {
+            if !present.iter().any(|(r, dev)| same_route(d, &r.route, dev.as_deref())) {
+                out.push(Change::AddRoute {
+                    ns: ns.clone(),
+                    route: d.clone(),
+                });
+            }
+        }
+    }
+
+    fn sysctls(&self, out: &mut Vec<Change>) {
+        for (key, value) in &self.ns.sysctls {
+            let was = self.inside.sysctls.get(key).cloned().flatten();
+            if was.as_deref() != Some(value.as_str()) {
+                out.push(Change::SetSysctl {
+                    ns: self.ns.name.clone(),
+                    key: key.clone(),
+                    value: value.clone(),
+                    was,
+                });
+            }
+        }
+    }
+}
+
+/// The kernel reports IPv6 routes without a metric as metric 1024 and IPv4
+/// ones as 0; a route that names no device matches whatever device the
+/// kernel chose for its gateway.
+fn same_route(desired: &Route, observed: &Route, observed_dev: Option<&str>) -> bool {
+    let default_metric = if desired.destination.addr().is_ipv6() { 1024 } else { 0 };
+    desired.destination == observed.destination
+        && desired.gateway == observed.gateway
+        && desired.table == observed.table
+        && desired.metric.unwrap_or(default_metric) == observed.metric.unwrap_or(default_metric)
+        && desired.device.as_deref().is_none_or(|d| Some(d) == observed_dev)
+}
+
+pub(super) fn diff_namespace(
+    ns: &Namespace,
+    inside: &NsObserved,
+    host: &NsObserved,
+    out: &mut Vec<Change>,
+    conflicts: &mut Vec<Conflict>,
+) {
+    let mut d = NsDiff {
+        ns,
+        inside,
+        host,
+        scope: Scope::Ns(ns.name.clone()),
+        replaced: BTreeSet::new(),
+    };
+    d.stale_links(out);
+    d.loopback(out);
+    for iface in &ns.interfaces {
+        d.interface(iface, out, conflicts);
+    }
+    d.sysctls(out);
+    d.routes(out);
+}

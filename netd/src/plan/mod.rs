@@ -1,0 +1,12 @@
+//! plan = diff(desired, observed): the exact kernel changes that converge
+//! the host, as data. Pure; golden-tested.
+
+mod change;
+mod diff;
+mod links;
+
+pub use change::{Change, ChangeSummary, LinkSettings, Scope};
+pub use diff::{Conflict, Plan, plan};
+
+#[cfg(test)]
+mod tests;
