@@ -10,3 +10,5 @@ pub mod netns;
 pub mod observe;
 pub mod plan;
 pub mod state;
+#[cfg(test)]
+mod testutil;

@@ -16,8 +16,11 @@ fn init_logging(cli: &Cli) {
         1 => "info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_env("NETD_LOG").unwrap_or_else(|_| EnvFilter::new(format!("{default},netlink_proto=error")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_env("NETD_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},netlink_proto=error")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

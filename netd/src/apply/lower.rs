@@ -91,7 +91,12 @@ impl Batch {
         self.add_all(change, lowered.map(|r| vec![r]), report);
     }
 
-    fn add_all(&mut self, change: &Change, lowered: Result<Vec<Request>, String>, report: &mut Report) {
+    fn add_all(
+        &mut self,
+        change: &Change,
+        lowered: Result<Vec<Request>, String>,
+        report: &mut Report,
+    ) {
         match lowered {
             Ok(reqs) => {
                 self.changes.push(change.clone());
@@ -151,7 +156,9 @@ fn link_request(change: &Change, idx: &Indexes, host: &Indexes) -> Result<Reques
         }
         Change::DeleteLink { name, .. } => Ok(Request::delete_link(idx.get(name)?)),
         Change::AddAddress { link, addr, .. } => Ok(Request::add_address(idx.get(link)?, addr)),
-        Change::DeleteAddress { link, addr, .. } => Ok(Request::delete_address(idx.get(link)?, addr)),
+        Change::DeleteAddress { link, addr, .. } => {
+            Ok(Request::delete_address(idx.get(link)?, addr))
+        }
         Change::AddRoute { route, .. } | Change::DeleteRoute { route, .. } => {
             let oif = match &route.device {
                 Some(dev) => Some(idx.get(dev)?),
@@ -183,30 +190,49 @@ fn scope_of(change: &Change) -> Option<Scope> {
     }
 }
 
-async fn apply_host<K: Kernel>(kernel: &K, changes: &[Change], observed: &Observed, report: &mut Report) -> Indexes {
+async fn apply_host<K: Kernel>(
+    kernel: &K,
+    changes: &[Change],
+    observed: &Observed,
+    report: &mut Report,
+) -> Indexes {
     let mut host = Indexes::from_observed(&observed.host);
     let mut first = Batch::new();
-    for c in changes.iter().filter(|c| matches!(c, Change::DeleteLink { .. })) {
+    for c in changes
+        .iter()
+        .filter(|c| matches!(c, Change::DeleteLink { .. }))
+    {
         first.add(c, link_request(c, &host, &host), report);
     }
     for c in changes {
         if let Change::CreateBridge { name, mtu } = c {
             let alias = Request::set_link(0, Some(name), &alias_only(bridge_alias(name)));
-            first.add_all(c, Ok(vec![Request::create_bridge(name, *mtu), alias]), report);
+            first.add_all(
+                c,
+                Ok(vec![Request::create_bridge(name, *mtu), alias]),
+                report,
+            );
         }
     }
-    let created = changes.iter().any(|c| matches!(c, Change::CreateBridge { .. }));
+    let created = changes
+        .iter()
+        .any(|c| matches!(c, Change::CreateBridge { .. }));
     first.run(kernel, &Scope::Host, report).await;
     if created {
         match kernel.links(&Scope::Host).await {
             Ok(links) => {
                 host.by_name = links.into_iter().map(|l| (l.name, l.index)).collect();
             }
-            Err(e) => tracing::warn!(error = %e, "cannot re-read host links after creating bridges"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot re-read host links after creating bridges")
+            }
         }
     }
     let mut rest = Batch::new();
-    for c in changes.iter().filter(|c| !matches!(c, Change::DeleteLink { .. } | Change::CreateBridge { .. })) {
+    for c in changes
+        .iter()
+        .filter(|c| !matches!(c, Change::DeleteLink { .. } | Change::CreateBridge { .. }))
+    {
         rest.add(c, link_request(c, &host, &host), report);
     }
     rest.run(kernel, &Scope::Host, report).await;
@@ -228,7 +254,10 @@ async fn apply_ns<K: Kernel>(
     });
 
     let mut deletes = Batch::new();
-    for c in changes.iter().filter(|c| matches!(c, Change::DeleteLink { .. })) {
+    for c in changes
+        .iter()
+        .filter(|c| matches!(c, Change::DeleteLink { .. }))
+    {
         deletes.add(c, link_request(c, &idx, host), &mut report);
     }
     deletes.run(kernel, &scope, &mut report).await;
@@ -236,11 +265,25 @@ async fn apply_ns<K: Kernel>(
     let mut creates = Batch::new();
     let mut dummies = Batch::new();
     let mut peer_setup = Vec::new();
-    let needs_fd = changes.iter().any(|c| matches!(c, Change::CreateVeth { .. }));
-    let fd = if needs_fd { Some(kernel.ns_fd(ns).await) } else { None };
+    let needs_fd = changes
+        .iter()
+        .any(|c| matches!(c, Change::CreateVeth { .. }));
+    let fd = if needs_fd {
+        Some(kernel.ns_fd(ns).await)
+    } else {
+        None
+    };
     for c in &changes {
         match c {
-            Change::CreateVeth { name, host_name, bridge, mac, host_mac, mtu, .. } => {
+            Change::CreateVeth {
+                name,
+                host_name,
+                bridge,
+                mac,
+                host_mac,
+                mtu,
+                ..
+            } => {
                 let lowered = match (&fd, host.get(bridge)) {
                     (Some(Ok(fd)), Ok(bridge_index)) => {
                         let peer_index = idx.allocate(name);
@@ -284,16 +327,25 @@ async fn apply_ns<K: Kernel>(
         let (owners, reqs): (Vec<Change>, Vec<Request>) = peer_setup.into_iter().unzip();
         for (c, result) in owners.into_iter().zip(kernel.netlink(&scope, reqs).await) {
             if let Err(e) = result {
-                report.push(c, Err(format!("created, but cannot bring it up inside: {e}")));
+                report.push(
+                    c,
+                    Err(format!("created, but cannot bring it up inside: {e}")),
+                );
             }
         }
     }
 
     let mut links = dummies;
-    for c in changes.iter().filter(|c| matches!(c, Change::SetLink { .. })) {
+    for c in changes
+        .iter()
+        .filter(|c| matches!(c, Change::SetLink { .. }))
+    {
         links.add(c, link_request(c, &idx, host), &mut report);
     }
-    let sysctls: Vec<&Change> = changes.iter().filter(|c| matches!(c, Change::SetSysctl { .. })).collect();
+    let sysctls: Vec<&Change> = changes
+        .iter()
+        .filter(|c| matches!(c, Change::SetSysctl { .. }))
+        .collect();
     if !sysctls.is_empty() {
         links.run(kernel, &scope, &mut report).await;
         links = Batch::new();
@@ -327,7 +379,12 @@ async fn apply_ns<K: Kernel>(
 
 /// Applies `plan`. Namespaces to create are recorded in the state before they
 /// exist, so that a crash half-way leaves nothing netd has forgotten about.
-pub async fn apply<K: Kernel>(kernel: &K, plan: &Plan, observed: &Observed, state: &mut State) -> Report {
+pub async fn apply<K: Kernel>(
+    kernel: &K,
+    plan: &Plan,
+    observed: &Observed,
+    state: &mut State,
+) -> Report {
     let mut report = Report::default();
     let mut failed_ns = Vec::new();
 
@@ -339,7 +396,10 @@ pub async fn apply<K: Kernel>(kernel: &K, plan: &Plan, observed: &Observed, stat
                 recorded = true;
             }
             Change::AdoptNamespace { ns } => {
-                state.namespaces.entry(ns.clone()).or_insert(Origin::Adopted);
+                state
+                    .namespaces
+                    .entry(ns.clone())
+                    .or_insert(Origin::Adopted);
                 recorded = true;
             }
             _ => {}
@@ -382,7 +442,12 @@ pub async fn apply<K: Kernel>(kernel: &K, plan: &Plan, observed: &Observed, stat
     }
     for ns in &failed_ns {
         for c in per_ns.remove(ns).unwrap_or_default() {
-            report.push(c, Err(format!("not attempted: namespace {ns} could not be created")));
+            report.push(
+                c,
+                Err(format!(
+                    "not attempted: namespace {ns} could not be created"
+                )),
+            );
         }
     }
     let host = &host;
@@ -411,9 +476,7 @@ pub async fn apply<K: Kernel>(kernel: &K, plan: &Plan, observed: &Observed, stat
         }
         report.push(c.clone(), result.map(drop));
     }
-    if forgotten
-        && let Err(e) = kernel.save_state(state)
-    {
+    if forgotten && let Err(e) = kernel.save_state(state) {
         tracing::warn!(error = %e, "cannot record removed namespaces");
     }
     report

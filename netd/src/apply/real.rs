@@ -19,14 +19,23 @@ impl RealKernel<'_> {
     async fn handle(&self, scope: &Scope) -> Result<rtnetlink::Handle, String> {
         match scope {
             Scope::Host => Ok(self.registry.host()),
-            Scope::Ns(ns) => self.registry.open(ns).await.map(|h| h.netlink).map_err(|e| e.to_string()),
+            Scope::Ns(ns) => self
+                .registry
+                .open(ns)
+                .await
+                .map(|h| h.netlink)
+                .map_err(|e| e.to_string()),
         }
     }
 }
 
 impl Kernel for RealKernel<'_> {
     async fn create_namespace(&self, ns: &str) -> Result<(), String> {
-        self.registry.create(ns).await.map(drop).map_err(|e| e.to_string())
+        self.registry
+            .create(ns)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     async fn delete_namespace(&self, ns: &str) -> Result<(), String> {
@@ -65,7 +74,10 @@ impl Kernel for RealKernel<'_> {
     }
 
     async fn write_sysctls(&self, ns: &str, values: Vec<(String, String)>) -> Result<(), String> {
-        self.registry.write_sysctls(ns, values).await.map_err(|e| e.to_string())
+        self.registry
+            .write_sysctls(ns, values)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     fn save_state(&self, state: &State) -> Result<(), String> {

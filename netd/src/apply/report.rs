@@ -41,7 +41,10 @@ impl Report {
     }
 
     pub fn done(&self) -> impl Iterator<Item = &Change> {
-        self.outcomes.iter().filter(|o| o.error.is_none()).map(|o| &o.change)
+        self.outcomes
+            .iter()
+            .filter(|o| o.error.is_none())
+            .map(|o| &o.change)
     }
 
     pub fn failed(&self) -> impl Iterator<Item = &Outcome> {

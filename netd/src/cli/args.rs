@@ -45,7 +45,9 @@ pub enum Command {
         config: PathBuf,
     },
     /// Show the changes `apply` would make, without making them.
-    #[command(after_help = "Examples:\n  netd plan -c /etc/netd/netd.toml\n  netd plan --json | jq '.changes[] | select(.op == \"delete\")'")]
+    #[command(
+        after_help = "Examples:\n  netd plan -c /etc/netd/netd.toml\n  netd plan --json | jq '.changes[] | select(.op == \"delete\")'"
+    )]
     Plan {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
@@ -57,7 +59,9 @@ pub enum Command {
         prune: bool,
     },
     /// Converge the kernel to the config once; a second run makes no changes.
-    #[command(after_help = "Examples:\n  netd apply -c /etc/netd/netd.toml\n  netd apply --prune --json")]
+    #[command(
+        after_help = "Examples:\n  netd apply -c /etc/netd/netd.toml\n  netd apply --prune --json"
+    )]
     Apply {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
@@ -68,7 +72,9 @@ pub enum Command {
         prune: bool,
     },
     /// Show netd's namespaces, links, addresses, routes and bridges as the kernel has them.
-    #[command(after_help = "Examples:\n  netd status\n  netd status --json | jq '.namespaces[].name'")]
+    #[command(
+        after_help = "Examples:\n  netd status\n  netd status --json | jq '.namespaces[].name'"
+    )]
     Status {
         #[arg(long)]
         json: bool,

@@ -24,7 +24,9 @@ pub(crate) async fn open_session(desired: &Desired) -> Result<Session, CliError>
     let state = State::load(&desired.state_dir).map_err(CliError::runtime)?;
     let registry = Registry::new(&desired.netns_dir).map_err(CliError::runtime)?;
     let recorded: BTreeSet<String> = state.namespaces.keys().cloned().collect();
-    let observed = observe(&registry, desired, &recorded).await.map_err(CliError::runtime)?;
+    let observed = observe(&registry, desired, &recorded)
+        .await
+        .map_err(CliError::runtime)?;
     Ok(Session {
         registry,
         state,
@@ -37,7 +39,12 @@ pub(crate) fn conflicts_error(conflicts: Vec<plan::Conflict>) -> CliError {
     CliError::Runtime(format!("{}\nnothing was changed", lines.join("\n")))
 }
 
-pub(crate) async fn apply_plan(session: &mut Session, desired: &Desired, plan: &Plan, json: bool) -> Result<u8, CliError> {
+pub(crate) async fn apply_plan(
+    session: &mut Session,
+    desired: &Desired,
+    plan: &Plan,
+    json: bool,
+) -> Result<u8, CliError> {
     let kernel = RealKernel {
         registry: &session.registry,
         state_dir: desired.state_dir.clone(),
@@ -53,10 +60,17 @@ pub(crate) async fn apply_plan(session: &mut Session, desired: &Desired, plan: &
     Ok(if report.is_ok() { 0 } else { 1 })
 }
 
-pub async fn run(cli: &Cli, config: &Path, json: bool, prune: bool, apply: bool) -> Result<u8, CliError> {
+pub async fn run(
+    cli: &Cli,
+    config: &Path,
+    json: bool,
+    prune: bool,
+    apply: bool,
+) -> Result<u8, CliError> {
     let desired = load_config(cli, config)?;
     let mut session = open_session(&desired).await?;
-    let plan = plan::plan(&desired, &session.observed, &session.state, prune).map_err(conflicts_error)?;
+    let plan =
+        plan::plan(&desired, &session.observed, &session.state, prune).map_err(conflicts_error)?;
     if !apply {
         if json {
             let changes: Vec<_> = plan.changes.iter().map(|c| c.summary()).collect();

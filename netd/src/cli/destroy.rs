@@ -12,7 +12,8 @@ pub async fn run(cli: &Cli, name: Option<&str>, all: bool, json: bool) -> Result
     let (netns_dir, state_dir) = dirs(cli);
     let desired = Desired::empty(netns_dir, state_dir.clone());
     let mut session = open_session(&desired).await?;
-    let mut plan = plan::plan(&desired, &session.observed, &session.state, true).map_err(conflicts_error)?;
+    let mut plan =
+        plan::plan(&desired, &session.observed, &session.state, true).map_err(conflicts_error)?;
     if !all {
         let name = name.unwrap_or_default();
         if !session.state.namespaces.contains_key(name) {
@@ -24,7 +25,10 @@ pub async fn run(cli: &Cli, name: Option<&str>, all: bool, json: bool) -> Result
         let host_alias = format!("netd:veth:{name}/");
         let host = &session.observed.host;
         plan.changes.retain(|c| match c {
-            Change::DeleteLink { scope: Scope::Host, name: link } => host
+            Change::DeleteLink {
+                scope: Scope::Host,
+                name: link,
+            } => host
                 .link(link)
                 .and_then(|l| l.alias.as_deref())
                 .is_some_and(|a| a.starts_with(&host_alias)),

@@ -26,7 +26,8 @@ pub fn exec(cli: &Cli, name: &str, command: &[String]) -> CliError {
     if let Err(e) = setns(file.as_fd(), CloneFlags::CLONE_NEWNET) {
         return CliError::runtime(format!("cannot enter namespace {name}: {e}"));
     }
-    let args: Result<Vec<CString>, _> = command.iter().map(|a| CString::new(a.as_bytes())).collect();
+    let args: Result<Vec<CString>, _> =
+        command.iter().map(|a| CString::new(a.as_bytes())).collect();
     let Ok(args) = args else {
         return CliError::Usage("command contains a NUL byte".into());
     };

@@ -57,8 +57,12 @@ pub(crate) fn load_config(cli: &Cli, path: &std::path::Path) -> Result<Desired, 
 /// Directories for commands that need no config.
 pub(crate) fn dirs(cli: &Cli) -> (PathBuf, PathBuf) {
     (
-        cli.netns_dir.clone().unwrap_or_else(|| DEFAULT_NETNS_DIR.into()),
-        cli.state_dir.clone().unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
+        cli.netns_dir
+            .clone()
+            .unwrap_or_else(|| DEFAULT_NETNS_DIR.into()),
+        cli.state_dir
+            .clone()
+            .unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
     )
 }
 
@@ -67,10 +71,22 @@ pub(crate) fn dirs(cli: &Cli) -> (PathBuf, PathBuf) {
 pub async fn run(cli: Cli) -> Result<u8, CliError> {
     match &cli.command {
         Command::Check { config } => check::run(config),
-        Command::Plan { config, json, prune } => converge::run(&cli, config, *json, *prune, false).await,
-        Command::Apply { config, json, prune } => converge::run(&cli, config, *json, *prune, true).await,
+        Command::Plan {
+            config,
+            json,
+            prune,
+        } => converge::run(&cli, config, *json, *prune, false).await,
+        Command::Apply {
+            config,
+            json,
+            prune,
+        } => converge::run(&cli, config, *json, *prune, true).await,
         Command::Status { json } => status::run(&cli, *json).await,
-        Command::Destroy { name, all, json } => destroy::run(&cli, name.as_deref(), *all, *json).await,
-        Command::Exec { .. } => Err(CliError::Usage("exec is handled before the runtime starts".into())),
+        Command::Destroy { name, all, json } => {
+            destroy::run(&cli, name.as_deref(), *all, *json).await
+        }
+        Command::Exec { .. } => Err(CliError::Usage(
+            "exec is handled before the runtime starts".into(),
+        )),
     }
 }

@@ -12,7 +12,9 @@ pub fn print_json(value: &serde_json::Value) {
 
 fn print_orphans(plan: &Plan) {
     for o in &plan.orphans {
-        eprintln!("note: {o} is netd's but no longer in the config; `netd apply --prune` removes it");
+        eprintln!(
+            "note: {o} is netd's but no longer in the config; `netd apply --prune` removes it"
+        );
     }
 }
 

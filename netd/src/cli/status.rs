@@ -60,7 +60,10 @@ struct Status {
 fn link_status(l: &ObservedLink, o: &NsObserved) -> LinkStatus {
     LinkStatus {
         name: l.name.clone(),
-        kind: l.kind.clone().or_else(|| (l.name == "lo").then(|| "loopback".into())),
+        kind: l
+            .kind
+            .clone()
+            .or_else(|| (l.name == "lo").then(|| "loopback".into())),
         up: l.up,
         mac: l.mac.filter(|m| m.0 != [0; 6]).map(|m| m.to_string()),
         mtu: l.mtu,
@@ -74,11 +77,17 @@ fn route_status(o: &NsObserved) -> Vec<RouteStatus> {
     o.routes
         .iter()
         .filter(|r| r.owned_by_netd() || r.route.table == crate::model::MAIN_TABLE)
-        .filter(|r| !r.route.destination.addr().is_ipv6() || !r.route.destination.to_string().starts_with("fe80"))
+        .filter(|r| {
+            !r.route.destination.addr().is_ipv6()
+                || !r.route.destination.to_string().starts_with("fe80")
+        })
         .map(|r| RouteStatus {
             destination: r.route.destination.to_string(),
             gateway: r.route.gateway.map(|g| g.to_string()),
-            device: r.oif.and_then(|i| o.link_by_index(i)).map(|l| l.name.clone()),
+            device: r
+                .oif
+                .and_then(|i| o.link_by_index(i))
+                .map(|l| l.name.clone()),
             table: r.route.table,
             metric: r.route.metric,
             protocol: r.proto,
@@ -109,7 +118,11 @@ fn collect(session: &super::converge::Session, netns_dir: &std::path::Path) -> S
     let bridges = host
         .links
         .iter()
-        .filter(|l| l.alias.as_deref().is_some_and(|a| a.starts_with("netd:bridge:")))
+        .filter(|l| {
+            l.alias
+                .as_deref()
+                .is_some_and(|a| a.starts_with("netd:bridge:"))
+        })
         .map(|b| BridgeStatus {
             name: b.name.clone(),
             up: b.up,
@@ -123,7 +136,10 @@ fn collect(session: &super::converge::Session, netns_dir: &std::path::Path) -> S
                 .collect(),
         })
         .collect();
-    Status { namespaces, bridges }
+    Status {
+        namespaces,
+        bridges,
+    }
 }
 
 fn print_text(status: &Status) {
@@ -132,11 +148,27 @@ fn print_text(status: &Status) {
     }
     for b in &status.bridges {
         let state = if b.up { "up" } else { "DOWN" };
-        println!("bridge {} {state} mtu {} {}", b.name, b.mtu, b.addresses.join(" "));
-        println!("  ports: {}", if b.ports.is_empty() { "-".into() } else { b.ports.join(" ") });
+        println!(
+            "bridge {} {state} mtu {} {}",
+            b.name,
+            b.mtu,
+            b.addresses.join(" ")
+        );
+        println!(
+            "  ports: {}",
+            if b.ports.is_empty() {
+                "-".into()
+            } else {
+                b.ports.join(" ")
+            }
+        );
     }
     for ns in &status.namespaces {
-        let note = if ns.pinned { "" } else { " MISSING (run `netd apply`)" };
+        let note = if ns.pinned {
+            ""
+        } else {
+            " MISSING (run `netd apply`)"
+        };
         println!("namespace {} ({}, {:?}){note}", ns.name, ns.path, ns.origin);
         for l in &ns.links {
             let state = if l.up { "up" } else { "DOWN" };

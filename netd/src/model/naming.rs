@@ -25,18 +25,24 @@ impl FromStr for MacAddr {
     fn from_str(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split(':').collect();
         if parts.len() != 6 {
-            return Err(format!("`{s}` is not a MAC address (want six hex bytes: 02:00:00:00:00:01)"));
+            return Err(format!(
+                "`{s}` is not a MAC address (want six hex bytes: 02:00:00:00:00:01)"
+            ));
         }
         let mut out = [0u8; 6];
         for (slot, part) in out.iter_mut().zip(&parts) {
             if part.len() != 2 {
-                return Err(format!("`{s}` is not a MAC address (each byte is two hex digits)"));
+                return Err(format!(
+                    "`{s}` is not a MAC address (each byte is two hex digits)"
+                ));
             }
             *slot = u8::from_str_radix(part, 16)
                 .map_err(|_| format!("`{s}` is not a MAC address (`{part}` is not hex)"))?;
         }
         if out[0] & 1 == 1 {
-            return Err(format!("`{s}` is a multicast MAC address; a link needs a unicast one"));
+            return Err(format!(
+                "`{s}` is a multicast MAC address; a link needs a unicast one"
+            ));
         }
         Ok(MacAddr(out))
     }
@@ -87,7 +93,10 @@ mod tests {
         let a = default_host_link_name("web", "eth0");
         assert_eq!(a, default_host_link_name("web", "eth0"));
         assert_ne!(a, default_host_link_name("web", "eth1"));
-        assert_ne!(default_host_link_name("a/b", "c"), default_host_link_name("a", "b/c"));
+        assert_ne!(
+            default_host_link_name("a/b", "c"),
+            default_host_link_name("a", "b/c")
+        );
         assert!(a.len() <= 15);
     }
 
@@ -100,7 +109,10 @@ mod tests {
 
     #[test]
     fn mac_parses_and_rejects() {
-        assert_eq!("02:00:00:00:00:0a".parse::<MacAddr>().unwrap().to_string(), "02:00:00:00:00:0a");
+        assert_eq!(
+            "02:00:00:00:00:0a".parse::<MacAddr>().unwrap().to_string(),
+            "02:00:00:00:00:0a"
+        );
         assert!("01:00:00:00:00:0a".parse::<MacAddr>().is_err());
         assert!("02:00:00:00:0a".parse::<MacAddr>().is_err());
         assert!("zz:00:00:00:00:0a".parse::<MacAddr>().is_err());

@@ -46,7 +46,9 @@ async fn dump(handle: &Handle, request: Msg) -> Result<Vec<Msg>, DumpError> {
             return Ok(out);
         }
     }
-    Err(DumpError::Kernel("dump kept being interrupted by concurrent changes".into()))
+    Err(DumpError::Kernel(
+        "dump kept being interrupted by concurrent changes".into(),
+    ))
 }
 
 pub async fn dump_links(handle: &Handle) -> Result<Vec<ObservedLink>, DumpError> {

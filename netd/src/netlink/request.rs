@@ -99,13 +99,15 @@ impl Request {
         // Not up yet: a veth cannot open before its peer exists (ENOTCONN),
         // and the peer is created first. It is set up in the namespace next.
         link_header(&mut peer, spec.peer_index, false);
-        peer.attributes.push(LinkAttribute::NetNsFd(spec.peer_netns));
+        peer.attributes
+            .push(LinkAttribute::NetNsFd(spec.peer_netns));
         let mut host = with_kind(
             named_link(spec.host_name, Some(spec.host_mac), spec.mtu),
             InfoKind::Veth,
             Some(InfoData::Veth(InfoVeth::Peer(peer))),
         );
-        host.attributes.push(LinkAttribute::Controller(spec.bridge_index));
+        host.attributes
+            .push(LinkAttribute::Controller(spec.bridge_index));
         link_header(&mut host, 0, true);
         Request {
             msg: Msg::NewLink(host),
@@ -134,7 +136,11 @@ impl Request {
             msg.attributes.push(LinkAttribute::IfAlias(alias.clone()));
         }
         if let Some(up) = change.up {
-            msg.header.flags = if up { LinkFlags::Up } else { LinkFlags::empty() };
+            msg.header.flags = if up {
+                LinkFlags::Up
+            } else {
+                LinkFlags::empty()
+            };
             msg.header.change_mask = LinkFlags::Up;
         }
         if let Some(mtu) = change.mtu {
@@ -176,7 +182,9 @@ impl Request {
     pub fn add_address(index: u32, net: &IpNet) -> Self {
         let mut msg = Self::address(index, net);
         msg.attributes
-            .push(AddressAttribute::Protocol(AddressProtocol::Other(NETD_PROTO)));
+            .push(AddressAttribute::Protocol(AddressProtocol::Other(
+                NETD_PROTO,
+            )));
         Request {
             msg: Msg::NewAddress(msg),
             flags: CREATE,
@@ -250,11 +258,26 @@ fn family(addr: IpAddr) -> AddressFamily {
 impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (op, body) = match &self.msg {
-            Msg::NewLink(m) => ("newlink", format!("{:?} {:?}", m.header.index, m.attributes)),
-            Msg::SetLink(m) => ("setlink", format!("{:?} {:?} {:?}", m.header.index, m.header.flags, m.attributes)),
+            Msg::NewLink(m) => (
+                "newlink",
+                format!("{:?} {:?}", m.header.index, m.attributes),
+            ),
+            Msg::SetLink(m) => (
+                "setlink",
+                format!(
+                    "{:?} {:?} {:?}",
+                    m.header.index, m.header.flags, m.attributes
+                ),
+            ),
             Msg::DelLink(m) => ("dellink", format!("{}", m.header.index)),
-            Msg::NewAddress(m) => ("newaddr", format!("{} {:?}", m.header.index, m.attributes.first())),
-            Msg::DelAddress(m) => ("deladdr", format!("{} {:?}", m.header.index, m.attributes.first())),
+            Msg::NewAddress(m) => (
+                "newaddr",
+                format!("{} {:?}", m.header.index, m.attributes.first()),
+            ),
+            Msg::DelAddress(m) => (
+                "deladdr",
+                format!("{} {:?}", m.header.index, m.attributes.first()),
+            ),
             Msg::NewRoute(m) => ("newroute", format!("{:?}", m.attributes)),
             Msg::DelRoute(m) => ("delroute", format!("{:?}", m.attributes)),
             other => ("other", format!("{other:?}")),

@@ -160,16 +160,18 @@ impl Registry {
         let pin_at = path.clone();
         let (file, netlink) = self
             .worker
-            .run(Target::Fresh, move || -> Result<(File, io::Result<Handle>), PinError> {
-                pin::pin_current_thread(&pin_at)?;
-                let file = File::open("/proc/thread-self/ns/net").map_err(|source| {
-                    PinError::Pin {
-                        path: pin_at.clone(),
-                        source,
-                    }
-                })?;
-                Ok((file, connect(&rt)))
-            })
+            .run(
+                Target::Fresh,
+                move || -> Result<(File, io::Result<Handle>), PinError> {
+                    pin::pin_current_thread(&pin_at)?;
+                    let file =
+                        File::open("/proc/thread-self/ns/net").map_err(|source| PinError::Pin {
+                            path: pin_at.clone(),
+                            source,
+                        })?;
+                    Ok((file, connect(&rt)))
+                },
+            )
             .await
             .map_err(|source| RegistryError::Worker {
                 ns: ns.into(),

@@ -66,8 +66,12 @@ impl NsWorker {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |host: &File| {
             let entered = match &target {
-                Target::Host => setns(host.as_fd(), CloneFlags::CLONE_NEWNET).map_err(WorkerError::Enter),
-                Target::Ns(file) => setns(file.as_fd(), CloneFlags::CLONE_NEWNET).map_err(WorkerError::Enter),
+                Target::Host => {
+                    setns(host.as_fd(), CloneFlags::CLONE_NEWNET).map_err(WorkerError::Enter)
+                }
+                Target::Ns(file) => {
+                    setns(file.as_fd(), CloneFlags::CLONE_NEWNET).map_err(WorkerError::Enter)
+                }
                 Target::Fresh => unshare(CloneFlags::CLONE_NEWNET).map_err(WorkerError::Unshare),
             };
             let _ = tx.send(entered.map(|()| f()));

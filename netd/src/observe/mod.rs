@@ -26,7 +26,9 @@ pub struct ObservedLink {
 
 impl ObservedLink {
     pub fn owned_by_netd(&self) -> bool {
-        self.alias.as_deref().is_some_and(|a| a.starts_with(ALIAS_PREFIX))
+        self.alias
+            .as_deref()
+            .is_some_and(|a| a.starts_with(ALIAS_PREFIX))
     }
 }
 

@@ -38,12 +38,18 @@ async fn read_ns(
     // One dump at a time per socket: the kernel answers a second concurrent
     // dump on the same socket with EBUSY.
     let links = netlink::dump_links(&handle.netlink).await.map_err(err)?;
-    let addrs = netlink::dump_addresses(&handle.netlink).await.map_err(err)?;
+    let addrs = netlink::dump_addresses(&handle.netlink)
+        .await
+        .map_err(err)?;
     let routes = netlink::dump_routes(&handle.netlink).await.map_err(err)?;
     let sysctls = if sysctl_keys.is_empty() {
         BTreeMap::new()
     } else {
-        registry.read_sysctls(ns, sysctl_keys).await?.into_iter().collect()
+        registry
+            .read_sysctls(ns, sysctl_keys)
+            .await?
+            .into_iter()
+            .collect()
     };
     Ok(NsObserved {
         links,
@@ -73,7 +79,9 @@ pub async fn observe(
         ..NsObserved::default()
     };
 
-    let pinned: BTreeSet<String> = netns::list_pinned(registry.netns_dir()).into_iter().collect();
+    let pinned: BTreeSet<String> = netns::list_pinned(registry.netns_dir())
+        .into_iter()
+        .collect();
     let wanted: BTreeSet<&String> = desired
         .namespaces
         .keys()
@@ -87,7 +95,11 @@ pub async fn observe(
                 .get(name)
                 .map(|n| n.sysctls.keys().cloned().collect())
                 .unwrap_or_default();
-            async move { read_ns(registry, name, keys).await.map(|o| (name.clone(), o)) }
+            async move {
+                read_ns(registry, name, keys)
+                    .await
+                    .map(|o| (name.clone(), o))
+            }
         })
         .buffer_unordered(PARALLEL)
         .try_collect()

@@ -51,13 +51,24 @@ impl LinkSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    CreateNamespace { ns: String },
-    AdoptNamespace { ns: String },
-    DeleteNamespace { ns: String },
+    CreateNamespace {
+        ns: String,
+    },
+    AdoptNamespace {
+        ns: String,
+    },
+    DeleteNamespace {
+        ns: String,
+    },
     /// Forget an adopted namespace after removing netd's objects from it;
     /// the namespace itself was never netd's to remove.
-    ReleaseNamespace { ns: String },
-    CreateBridge { name: String, mtu: Option<u32> },
+    ReleaseNamespace {
+        ns: String,
+    },
+    CreateBridge {
+        name: String,
+        mtu: Option<u32>,
+    },
     CreateVeth {
         ns: String,
         name: String,
@@ -67,14 +78,45 @@ pub enum Change {
         host_mac: MacAddr,
         mtu: Option<u32>,
     },
-    CreateDummy { ns: String, name: String, mac: MacAddr, mtu: Option<u32> },
-    SetLink { scope: Scope, name: String, settings: LinkSettings },
-    DeleteLink { scope: Scope, name: String },
-    AddAddress { scope: Scope, link: String, addr: IpNet },
-    DeleteAddress { scope: Scope, link: String, addr: IpNet },
-    AddRoute { ns: String, route: Route },
-    DeleteRoute { ns: String, route: Route },
-    SetSysctl { ns: String, key: String, value: String, was: Option<String> },
+    CreateDummy {
+        ns: String,
+        name: String,
+        mac: MacAddr,
+        mtu: Option<u32>,
+    },
+    SetLink {
+        scope: Scope,
+        name: String,
+        settings: LinkSettings,
+    },
+    DeleteLink {
+        scope: Scope,
+        name: String,
+    },
+    AddAddress {
+        scope: Scope,
+        link: String,
+        addr: IpNet,
+    },
+    DeleteAddress {
+        scope: Scope,
+        link: String,
+        addr: IpNet,
+    },
+    AddRoute {
+        ns: String,
+        route: Route,
+    },
+    DeleteRoute {
+        ns: String,
+        route: Route,
+    },
+    SetSysctl {
+        ns: String,
+        key: String,
+        value: String,
+        was: Option<String>,
+    },
 }
 
 /// The `--json` shape of a change: stable, flat, easy to filter with jq.
@@ -133,14 +175,26 @@ impl Change {
             detail,
         };
         match self {
-            Change::CreateNamespace { ns } => s("create", "namespace", Some(ns), ns.clone(), String::new()),
-            Change::AdoptNamespace { ns } => {
-                s("modify", "namespace", Some(ns), ns.clone(), "adopt existing namespace".into())
+            Change::CreateNamespace { ns } => {
+                s("create", "namespace", Some(ns), ns.clone(), String::new())
             }
-            Change::DeleteNamespace { ns } => s("delete", "namespace", Some(ns), ns.clone(), String::new()),
-            Change::ReleaseNamespace { ns } => {
-                s("modify", "namespace", Some(ns), ns.clone(), "release adopted namespace".into())
+            Change::AdoptNamespace { ns } => s(
+                "modify",
+                "namespace",
+                Some(ns),
+                ns.clone(),
+                "adopt existing namespace".into(),
+            ),
+            Change::DeleteNamespace { ns } => {
+                s("delete", "namespace", Some(ns), ns.clone(), String::new())
             }
+            Change::ReleaseNamespace { ns } => s(
+                "modify",
+                "namespace",
+                Some(ns),
+                ns.clone(),
+                "release adopted namespace".into(),
+            ),
             Change::CreateBridge { name, mtu } => s(
                 "create",
                 "bridge",
@@ -148,26 +202,44 @@ impl Change {
                 name.clone(),
                 mtu.map(|m| format!("mtu {m}")).unwrap_or_default(),
             ),
-            Change::CreateVeth { ns, name, host_name, bridge, .. } => s(
+            Change::CreateVeth {
+                ns,
+                name,
+                host_name,
+                bridge,
+                ..
+            } => s(
                 "create",
                 "link",
                 Some(ns),
                 format!("{ns}/{name}"),
                 format!("veth, host {host_name} on {bridge}"),
             ),
-            Change::CreateDummy { ns, name, .. } => {
-                s("create", "link", Some(ns), format!("{ns}/{name}"), "dummy".into())
-            }
-            Change::SetLink { scope, name, settings } => s(
+            Change::CreateDummy { ns, name, .. } => s(
+                "create",
+                "link",
+                Some(ns),
+                format!("{ns}/{name}"),
+                "dummy".into(),
+            ),
+            Change::SetLink {
+                scope,
+                name,
+                settings,
+            } => s(
                 "modify",
                 "link",
                 scope.ns(),
                 format!("{}{name}", scope.prefix()),
                 settings_text(settings),
             ),
-            Change::DeleteLink { scope, name } => {
-                s("delete", "link", scope.ns(), format!("{}{name}", scope.prefix()), String::new())
-            }
+            Change::DeleteLink { scope, name } => s(
+                "delete",
+                "link",
+                scope.ns(),
+                format!("{}{name}", scope.prefix()),
+                String::new(),
+            ),
             Change::AddAddress { scope, link, addr } => s(
                 "create",
                 "address",
@@ -182,13 +254,26 @@ impl Change {
                 format!("{}{link} {addr}", scope.prefix()),
                 String::new(),
             ),
-            Change::AddRoute { ns, route } => {
-                s("create", "route", Some(ns), format!("{ns} {}", route_text(route)), String::new())
-            }
-            Change::DeleteRoute { ns, route } => {
-                s("delete", "route", Some(ns), format!("{ns} {}", route_text(route)), String::new())
-            }
-            Change::SetSysctl { ns, key, value, was } => s(
+            Change::AddRoute { ns, route } => s(
+                "create",
+                "route",
+                Some(ns),
+                format!("{ns} {}", route_text(route)),
+                String::new(),
+            ),
+            Change::DeleteRoute { ns, route } => s(
+                "delete",
+                "route",
+                Some(ns),
+                format!("{ns} {}", route_text(route)),
+                String::new(),
+            ),
+            Change::SetSysctl {
+                ns,
+                key,
+                value,
+                was,
+            } => s(
                 "modify",
                 "sysctl",
                 Some(ns),

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use super::change::{Change, LinkSettings, Scope};
 use super::links::{diff_addresses, diff_namespace};
+use crate::model::Namespace;
 use crate::model::{ALIAS_PREFIX, Bridge, Desired, bridge_alias};
 use crate::observe::{NsObserved, Observed};
-use crate::model::Namespace;
 use crate::state::{Origin, State};
 
 /// An object netd would have to take over to converge: never done silently.
@@ -48,7 +48,12 @@ pub(super) fn foreign(object: String, link: &crate::observe::ObservedLink) -> Co
     }
 }
 
-fn diff_bridge(b: &Bridge, host: &NsObserved, out: &mut Vec<Change>, conflicts: &mut Vec<Conflict>) {
+fn diff_bridge(
+    b: &Bridge,
+    host: &NsObserved,
+    out: &mut Vec<Change>,
+    conflicts: &mut Vec<Conflict>,
+) {
     let Some(link) = host.link(&b.name) else {
         out.push(Change::CreateBridge {
             name: b.name.clone(),
@@ -63,7 +68,9 @@ fn diff_bridge(b: &Bridge, host: &NsObserved, out: &mut Vec<Change>, conflicts: 
         }
         return;
     };
-    if link.alias.as_deref() != Some(bridge_alias(&b.name).as_str()) || link.kind.as_deref() != Some("bridge") {
+    if link.alias.as_deref() != Some(bridge_alias(&b.name).as_str())
+        || link.kind.as_deref() != Some("bridge")
+    {
         conflicts.push(foreign(format!("bridge {}", b.name), link));
         return;
     }
@@ -79,12 +86,24 @@ fn diff_bridge(b: &Bridge, host: &NsObserved, out: &mut Vec<Change>, conflicts: 
             settings,
         });
     }
-    diff_addresses(&Scope::Host, &b.name, &b.addresses, host.addrs_of(link.index), true, out);
+    diff_addresses(
+        &Scope::Host,
+        &b.name,
+        &b.addresses,
+        host.addrs_of(link.index),
+        true,
+        out,
+    );
 }
 
 /// Computes the changes that make the kernel match `desired`. `prune` also
 /// removes netd's namespaces and bridges that the config no longer names.
-pub fn plan(desired: &Desired, observed: &Observed, state: &State, prune: bool) -> Result<Plan, Vec<Conflict>> {
+pub fn plan(
+    desired: &Desired,
+    observed: &Observed,
+    state: &State,
+    prune: bool,
+) -> Result<Plan, Vec<Conflict>> {
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
     let mut orphans = Vec::new();
@@ -97,11 +116,19 @@ pub fn plan(desired: &Desired, observed: &Observed, state: &State, prune: bool) 
     for ns in desired.namespaces.values() {
         let pinned = observed.pinned.contains(&ns.name);
         if !pinned {
-            changes.push(Change::CreateNamespace { ns: ns.name.clone() });
+            changes.push(Change::CreateNamespace {
+                ns: ns.name.clone(),
+            });
         } else if !state.namespaces.contains_key(&ns.name) {
-            changes.push(Change::AdoptNamespace { ns: ns.name.clone() });
+            changes.push(Change::AdoptNamespace {
+                ns: ns.name.clone(),
+            });
         }
-        let inside = observed.namespaces.get(&ns.name).filter(|_| pinned).unwrap_or(&empty);
+        let inside = observed
+            .namespaces
+            .get(&ns.name)
+            .filter(|_| pinned)
+            .unwrap_or(&empty);
         diff_namespace(ns, inside, &observed.host, &mut changes, &mut conflicts);
     }
 
@@ -109,7 +136,9 @@ pub fn plan(desired: &Desired, observed: &Observed, state: &State, prune: bool) 
     // left it: netd's, but kept until the user asks for --prune.
     let mut stale_ns: BTreeSet<&str> = BTreeSet::new();
     for link in &observed.host.links {
-        let Some(alias) = link.alias.as_deref() else { continue };
+        let Some(alias) = link.alias.as_deref() else {
+            continue;
+        };
         if let Some(rest) = alias.strip_prefix("netd:veth:") {
             let ns = rest.split('/').next().unwrap_or_default();
             if !desired.namespaces.contains_key(ns) {
@@ -143,7 +172,13 @@ pub fn plan(desired: &Desired, observed: &Observed, state: &State, prune: bool) 
                 Some(Origin::Adopted) => {
                     if let Some(inside) = observed.namespaces.get(ns) {
                         let nothing = Namespace::empty(ns);
-                        diff_namespace(&nothing, inside, &observed.host, &mut changes, &mut conflicts);
+                        diff_namespace(
+                            &nothing,
+                            inside,
+                            &observed.host,
+                            &mut changes,
+                            &mut conflicts,
+                        );
                     }
                     changes.push(Change::ReleaseNamespace { ns: ns.clone() });
                 }

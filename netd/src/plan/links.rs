@@ -25,7 +25,8 @@ pub(super) fn diff_addresses<'a>(
 ) {
     let observed: Vec<&ObservedAddr> = observed.collect();
     for addr in observed.iter().filter(|a| !desired.contains(&a.net)) {
-        let link_local = matches!(addr.net.addr(), std::net::IpAddr::V6(v6) if v6.is_unicast_link_local());
+        let link_local =
+            matches!(addr.net.addr(), std::net::IpAddr::V6(v6) if v6.is_unicast_link_local());
         if (owned_link && !link_local) || addr.proto == NETD_PROTO {
             out.push(Change::DeleteAddress {
                 scope: scope.clone(),
@@ -82,15 +83,30 @@ struct NsDiff<'a> {
 }
 
 impl NsDiff<'_> {
-    fn interface(&mut self, iface: &Interface, out: &mut Vec<Change>, conflicts: &mut Vec<Conflict>) {
+    fn interface(
+        &mut self,
+        iface: &Interface,
+        out: &mut Vec<Change>,
+        conflicts: &mut Vec<Conflict>,
+    ) {
         let ns = &self.ns.name;
         let object = format!("interface {ns}/{}", iface.name);
-        let Ok(inner) = owned(self.inside.link(&iface.name), &ns_link_alias(ns, &iface.name), object.clone(), conflicts) else {
+        let Ok(inner) = owned(
+            self.inside.link(&iface.name),
+            &ns_link_alias(ns, &iface.name),
+            object.clone(),
+            conflicts,
+        ) else {
             return;
         };
         let host_end = match &iface.kind {
             InterfaceKind::Veth { host_name, .. } => {
-                let Ok(h) = owned(self.host.link(host_name), &host_link_alias(ns, &iface.name), object, conflicts) else {
+                let Ok(h) = owned(
+                    self.host.link(host_name),
+                    &host_link_alias(ns, &iface.name),
+                    object,
+                    conflicts,
+                ) else {
                     return;
                 };
                 Some(h)
@@ -108,13 +124,22 @@ impl NsDiff<'_> {
             return;
         }
         let inner = inner.expect("intact implies present");
-        if let (InterfaceKind::Veth { bridge, host_name, host_mac }, Some(Some(h))) = (&iface.kind, host_end) {
+        if let (
+            InterfaceKind::Veth {
+                bridge,
+                host_name,
+                host_mac,
+            },
+            Some(Some(h)),
+        ) = (&iface.kind, host_end)
+        {
             let bridge_index = self.host.link(bridge).map(|b| b.index);
             let settings = LinkSettings {
                 up: (!h.up).then_some(true),
                 mtu: iface.mtu.filter(|m| *m != h.mtu),
                 mac: Some(*host_mac).filter(|m| h.mac != Some(*m)),
-                master: (bridge_index.is_none() || h.master != bridge_index).then(|| bridge.clone()),
+                master: (bridge_index.is_none() || h.master != bridge_index)
+                    .then(|| bridge.clone()),
             };
             if !settings.is_empty() {
                 out.push(Change::SetLink {
@@ -132,10 +157,23 @@ impl NsDiff<'_> {
                 settings,
             });
         }
-        diff_addresses(&self.scope, &iface.name, &iface.addresses, self.inside.addrs_of(inner.index), true, out);
+        diff_addresses(
+            &self.scope,
+            &iface.name,
+            &iface.addresses,
+            self.inside.addrs_of(inner.index),
+            true,
+            out,
+        );
     }
 
-    fn recreate(&mut self, iface: &Interface, inner: Option<&ObservedLink>, host_end: Option<&ObservedLink>, out: &mut Vec<Change>) {
+    fn recreate(
+        &mut self,
+        iface: &Interface,
+        inner: Option<&ObservedLink>,
+        host_end: Option<&ObservedLink>,
+        out: &mut Vec<Change>,
+    ) {
         let ns = &self.ns.name;
         if let Some(l) = inner {
             self.replaced.insert(l.index);
@@ -151,7 +189,11 @@ impl NsDiff<'_> {
             });
         }
         out.push(match &iface.kind {
-            InterfaceKind::Veth { bridge, host_name, host_mac } => Change::CreateVeth {
+            InterfaceKind::Veth {
+                bridge,
+                host_name,
+                host_mac,
+            } => Change::CreateVeth {
                 ns: ns.clone(),
                 name: iface.name.clone(),
                 host_name: host_name.clone(),
@@ -181,7 +223,11 @@ impl NsDiff<'_> {
     fn stale_links(&mut self, out: &mut Vec<Change>) {
         let ns = &self.ns.name;
         for l in &self.inside.links {
-            let Some(name) = l.alias.as_deref().and_then(|a| a.strip_prefix(&format!("netd:if:{ns}/"))) else {
+            let Some(name) = l
+                .alias
+                .as_deref()
+                .and_then(|a| a.strip_prefix(&format!("netd:if:{ns}/")))
+            else {
                 continue;
             };
             if !self.ns.interfaces.iter().any(|i| i.name == name) {
@@ -193,7 +239,11 @@ impl NsDiff<'_> {
             }
         }
         for l in &self.host.links {
-            let Some(name) = l.alias.as_deref().and_then(|a| a.strip_prefix(&format!("netd:veth:{ns}/"))) else {
+            let Some(name) = l
+                .alias
+                .as_deref()
+                .and_then(|a| a.strip_prefix(&format!("netd:veth:{ns}/")))
+            else {
                 continue;
             };
             let wanted = self
@@ -222,12 +272,17 @@ impl NsDiff<'_> {
                 },
             });
         }
-        let observed = lo.map(|l| l.index).into_iter().flat_map(|i| self.inside.addrs_of(i));
+        let observed = lo
+            .map(|l| l.index)
+            .into_iter()
+            .flat_map(|i| self.inside.addrs_of(i));
         diff_addresses(&self.scope, "lo", &self.ns.loopback, observed, false, out);
     }
 
     fn device_of(&self, r: &ObservedRoute) -> Option<String> {
-        r.oif.and_then(|i| self.inside.link_by_index(i)).map(|l| l.name.clone())
+        r.oif
+            .and_then(|i| self.inside.link_by_index(i))
+            .map(|l| l.name.clone())
     }
 
     fn routes(&self, out: &mut Vec<Change>) {
@@ -240,7 +295,12 @@ impl NsDiff<'_> {
             .map(|r| (r, self.device_of(r)))
             .collect();
         for (r, dev) in &present {
-            if !self.ns.routes.iter().any(|d| same_route(d, &r.route, dev.as_deref())) {
+            if !self
+                .ns
+                .routes
+                .iter()
+                .any(|d| same_route(d, &r.route, dev.as_deref()))
+            {
                 out.push(Change::DeleteRoute {
                     ns: ns.clone(),
                     route: Route {
@@ -251,7 +311,10 @@ impl NsDiff<'_> {
             }
         }
         for d in &self.ns.routes {
-            if !present.iter().any(|(r, dev)| same_route(d, &r.route, dev.as_deref())) {
+            if !present
+                .iter()
+                .any(|(r, dev)| same_route(d, &r.route, dev.as_deref()))
+            {
                 out.push(Change::AddRoute {
                     ns: ns.clone(),
                     route: d.clone(),
@@ -279,12 +342,19 @@ impl NsDiff<'_> {
 /// ones as 0; a route that names no device matches whatever device the
 /// kernel chose for its gateway.
 fn same_route(desired: &Route, observed: &Route, observed_dev: Option<&str>) -> bool {
-    let default_metric = if desired.destination.addr().is_ipv6() { 1024 } else { 0 };
+    let default_metric = if desired.destination.addr().is_ipv6() {
+        1024
+    } else {
+        0
+    };
     desired.destination == observed.destination
         && desired.gateway == observed.gateway
         && desired.table == observed.table
         && desired.metric.unwrap_or(default_metric) == observed.metric.unwrap_or(default_metric)
-        && desired.device.as_deref().is_none_or(|d| Some(d) == observed_dev)
+        && desired
+            .device
+            .as_deref()
+            .is_none_or(|d| Some(d) == observed_dev)
 }
 
 pub(super) fn diff_namespace(

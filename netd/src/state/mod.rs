@@ -58,7 +58,8 @@ impl State {
     pub fn load(state_dir: &Path) -> Result<Self, StateError> {
         let path = Self::path(state_dir);
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path, source }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|source| StateError::Corrupt { path, source }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
             Err(source) => Err(StateError::Read { path, source }),
         }

@@ -27,8 +27,14 @@ fn dummy_request_names_kind_alias_mac_index_and_is_exclusive() {
     assert_eq!(msg.header.index, 7);
     assert!(msg.header.flags.contains(LinkFlags::Up));
     assert_eq!(info(msg), &[LinkInfo::Kind(InfoKind::Dummy)]);
-    assert!(msg.attributes.contains(&LinkAttribute::IfName("anycast0".into())));
-    assert!(msg.attributes.contains(&LinkAttribute::Address(mac.0.to_vec())));
+    assert!(
+        msg.attributes
+            .contains(&LinkAttribute::IfName("anycast0".into()))
+    );
+    assert!(
+        msg.attributes
+            .contains(&LinkAttribute::Address(mac.0.to_vec()))
+    );
     assert!(msg.attributes.contains(&LinkAttribute::Mtu(1400)));
 }
 
@@ -51,9 +57,15 @@ fn veth_peer_goes_into_the_namespace_with_its_index() {
         panic!("no veth peer in {host:?}");
     };
     assert_eq!(peer.header.index, 2);
-    assert!(!peer.header.flags.contains(LinkFlags::Up), "a veth peer cannot open before the pair exists");
+    assert!(
+        !peer.header.flags.contains(LinkFlags::Up),
+        "a veth peer cannot open before the pair exists"
+    );
     assert!(peer.attributes.contains(&LinkAttribute::NetNsFd(9)));
-    assert!(peer.attributes.contains(&LinkAttribute::IfName("eth0".into())));
+    assert!(
+        peer.attributes
+            .contains(&LinkAttribute::IfName("eth0".into()))
+    );
 }
 
 #[test]
@@ -88,7 +100,11 @@ fn default_route_has_no_destination_attribute() {
         panic!("not a route");
     };
     assert_eq!(msg.header.address_family, AddressFamily::Inet6);
-    assert!(!msg.attributes.iter().any(|a| matches!(a, RouteAttribute::Destination(_))));
+    assert!(
+        !msg.attributes
+            .iter()
+            .any(|a| matches!(a, RouteAttribute::Destination(_)))
+    );
     assert_eq!(msg.header.scope, RouteScope::Link);
     assert!(msg.attributes.contains(&RouteAttribute::Oif(3)));
 }
@@ -99,7 +115,12 @@ fn addresses_are_marked_with_netd_protocol() {
     let Msg::NewAddress(msg) = Request::add_address(1, &net).msg else {
         panic!("not an address");
     };
-    assert!(msg.attributes.contains(&AddressAttribute::Protocol(AddressProtocol::Other(NETD_PROTO))));
+    assert!(
+        msg.attributes
+            .contains(&AddressAttribute::Protocol(AddressProtocol::Other(
+                NETD_PROTO
+            )))
+    );
     assert_eq!(msg.header.prefix_len, 32);
 }
 
@@ -113,7 +134,13 @@ fn set_link_by_name_carries_alias() {
     let req = Request::set_link(0, Some("br0"), &change);
     let msg = link_msg(&req);
     assert_eq!(msg.header.index, 0);
-    assert!(msg.attributes.contains(&LinkAttribute::IfName("br0".into())));
-    assert!(msg.attributes.contains(&LinkAttribute::IfAlias("netd:bridge:br0".into())));
+    assert!(
+        msg.attributes
+            .contains(&LinkAttribute::IfName("br0".into()))
+    );
+    assert!(
+        msg.attributes
+            .contains(&LinkAttribute::IfAlias("netd:bridge:br0".into()))
+    );
     assert!(msg.header.flags.contains(LinkFlags::Up));
 }

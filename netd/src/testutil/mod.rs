@@ -1,0 +1,140 @@
+//! Shared test helpers: golden files and a converged kernel built from a
+//! model, so that plan and apply tests need no kernel.
+
+use std::path::PathBuf;
+
+use crate::model::{
+    ALIAS_PREFIX, Desired, InterfaceKind, NETD_PROTO, bridge_alias, host_link_alias, ns_link_alias,
+};
+use crate::observe::{NsObserved, Observed, ObservedAddr, ObservedLink, ObservedRoute};
+
+/// Compares `actual` with `netd/testdata/NAME`; `UPDATE_GOLDEN=1` rewrites it.
+pub fn golden(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().expect("golden dir")).expect("create golden dir");
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "{} differs; rerun with UPDATE_GOLDEN=1 and review the diff\n--- got:\n{actual}",
+        path.display()
+    );
+}
+
+fn link(index: u32, name: &str, kind: &str, alias: Option<String>) -> ObservedLink {
+    ObservedLink {
+        index,
+        name: name.to_string(),
+        kind: Some(kind.to_string()).filter(|k| !k.is_empty()),
+        alias,
+        mac: None,
+        mtu: 1500,
+        up: true,
+        master: None,
+    }
+}
+
+fn addr(index: u32, net: ipnet::IpNet) -> ObservedAddr {
+    ObservedAddr {
+        index,
+        net,
+        proto: NETD_PROTO,
+        tentative: false,
+    }
+}
+
+/// What the kernel looks like after a successful apply of `desired`.
+pub fn converged(desired: &Desired) -> Observed {
+    let mut o = Observed::default();
+    o.host.links.push(link(1, "lo", "", None));
+    let mut next = 2;
+    for b in desired.bridges.values() {
+        o.host
+            .links
+            .push(link(next, &b.name, "bridge", Some(bridge_alias(&b.name))));
+        o.host.links.last_mut().expect("just pushed").mtu = b.mtu.unwrap_or(1500);
+        o.host
+            .addrs
+            .extend(b.addresses.iter().map(|a| addr(next, *a)));
+        next += 1;
+    }
+    for ns in desired.namespaces.values() {
+        let mut inside = NsObserved::default();
+        inside.links.push(link(1, "lo", "", None));
+        inside.addrs.extend(ns.loopback.iter().map(|a| addr(1, *a)));
+        for (i, iface) in ns.interfaces.iter().enumerate() {
+            let index = 2 + i as u32;
+            let kind = match &iface.kind {
+                InterfaceKind::Veth {
+                    bridge,
+                    host_name,
+                    host_mac,
+                } => {
+                    let master = o.host.link(bridge).map(|b| b.index);
+                    let mut h = link(
+                        next,
+                        host_name,
+                        "veth",
+                        Some(host_link_alias(&ns.name, &iface.name)),
+                    );
+                    h.master = master;
+                    h.mac = Some(*host_mac);
+                    h.mtu = iface.mtu.unwrap_or(1500);
+                    o.host.links.push(h);
+                    next += 1;
+                    "veth"
+                }
+                InterfaceKind::Dummy => "dummy",
+            };
+            let mut l = link(
+                index,
+                &iface.name,
+                kind,
+                Some(ns_link_alias(&ns.name, &iface.name)),
+            );
+            l.mac = Some(iface.mac);
+            l.mtu = iface.mtu.unwrap_or(1500);
+            inside.links.push(l);
+            inside
+                .addrs
+                .extend(iface.addresses.iter().map(|a| addr(index, *a)));
+        }
+        for r in &ns.routes {
+            let oif = r
+                .device
+                .as_ref()
+                .and_then(|d| inside.link(d))
+                .map(|l| l.index);
+            let mut route = r.clone();
+            route.device = None;
+            inside.routes.push(ObservedRoute {
+                route,
+                oif,
+                proto: NETD_PROTO,
+            });
+        }
+        inside.sysctls = ns
+            .sysctls
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
+        o.namespaces.insert(ns.name.clone(), inside);
+        o.pinned.insert(ns.name.clone());
+    }
+    debug_assert!(o.host.links.iter().all(|l| {
+        l.alias
+            .as_deref()
+            .is_none_or(|a| a.starts_with(ALIAS_PREFIX))
+    }));
+    o
+}
