@@ -21,4 +21,6 @@ pub trait Kernel {
     async fn links(&self, scope: &Scope) -> Result<Vec<ObservedLink>, String>;
     async fn write_sysctls(&self, ns: &str, values: Vec<(String, String)>) -> Result<(), String>;
     fn save_state(&self, state: &State) -> Result<(), String>;
+    /// Done with this namespace for now: its connection may be closed.
+    fn release(&self, ns: &str);
 }

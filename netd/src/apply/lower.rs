@@ -3,137 +3,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::batch::{Batch, Indexes, alias_only};
+
 use futures::{StreamExt, stream};
 
 use super::{Kernel, Report};
-use crate::model::{bridge_alias, host_link_alias, ns_link_alias};
-use crate::netlink::{LinkChange, NlError, Request, VethSpec};
+use crate::model::{bridge_alias, host_link_alias, ns_link_alias, stable_mac};
+use crate::netlink::{LinkChange, Request, VethSpec};
 use crate::observe::{NsObserved, Observed};
 use crate::plan::{Change, Plan, Scope};
 use crate::state::{Origin, State};
 
 /// Namespaces configured at once. Each waits on a few round trips; more in
 /// flight than this buys nothing on two cores.
-const PARALLEL: usize = 4;
-
-const ENOENT: i32 = 2;
-const ESRCH: i32 = 3;
-const ENODEV: i32 = 19;
-const EEXIST: i32 = 17;
-const EADDRNOTAVAIL: i32 = 99;
-
-/// Deleting what is already gone, or adding what is already there, is the
-/// state we wanted: information, not failure.
-fn settle(change: &Change, result: Result<(), NlError>) -> Result<(), String> {
-    let errno = result.as_ref().err().and_then(NlError::errno);
-    let harmless = match change {
-        Change::DeleteLink { .. } | Change::DeleteAddress { .. } | Change::DeleteRoute { .. } => {
-            matches!(errno, Some(ENOENT | ESRCH | ENODEV | EADDRNOTAVAIL))
-        }
-        Change::AddAddress { .. } | Change::AddRoute { .. } => errno == Some(EEXIST),
-        _ => false,
-    };
-    if harmless {
-        return Ok(());
-    }
-    result.map_err(|e| e.to_string())
-}
-
-/// Name → ifindex in one namespace, kept up to date as links come and go.
-#[derive(Default, Clone)]
-struct Indexes {
-    by_name: HashMap<String, u32>,
-    next: u32,
-}
-
-impl Indexes {
-    fn from_observed(o: &NsObserved) -> Self {
-        Indexes {
-            by_name: o.links.iter().map(|l| (l.name.clone(), l.index)).collect(),
-            next: o.next_free_index(),
-        }
-    }
-
-    fn get(&self, name: &str) -> Result<u32, String> {
-        self.by_name
-            .get(name)
-            .copied()
-            .ok_or_else(|| format!("link {name} does not exist"))
-    }
-
-    /// Picks the ifindex a new link will get, so that later requests in the
-    /// same batch can name it before the kernel has answered.
-    fn allocate(&mut self, name: &str) -> u32 {
-        let index = self.next;
-        self.next += 1;
-        self.by_name.insert(name.to_string(), index);
-        index
-    }
-}
-
-/// Requests for changes whose lowering succeeded, each change with the one
-/// or more requests it takes; a change whose lowering failed (an unknown
-/// link, say) is reported at once.
-struct Batch {
-    changes: Vec<Change>,
-    requests: Vec<Vec<Request>>,
-}
-
-impl Batch {
-    fn new() -> Self {
-        Batch {
-            changes: Vec::new(),
-            requests: Vec::new(),
-        }
-    }
-
-    fn add(&mut self, change: &Change, lowered: Result<Request, String>, report: &mut Report) {
-        self.add_all(change, lowered.map(|r| vec![r]), report);
-    }
-
-    fn add_all(
-        &mut self,
-        change: &Change,
-        lowered: Result<Vec<Request>, String>,
-        report: &mut Report,
-    ) {
-        match lowered {
-            Ok(reqs) => {
-                self.changes.push(change.clone());
-                self.requests.push(reqs);
-            }
-            Err(e) => report.push(change.clone(), Err(e)),
-        }
-    }
-
-    async fn run<K: Kernel>(self, kernel: &K, scope: &Scope, report: &mut Report) {
-        if self.requests.is_empty() {
-            return;
-        }
-        let counts: Vec<usize> = self.requests.iter().map(Vec::len).collect();
-        let mut results = kernel
-            .netlink(scope, self.requests.into_iter().flatten().collect())
-            .await
-            .into_iter();
-        for (change, n) in self.changes.into_iter().zip(counts) {
-            let mut outcome = Ok(());
-            for _ in 0..n {
-                let r = results.next().unwrap_or(Err(NlError::Closed));
-                if outcome.is_ok() {
-                    outcome = r;
-                }
-            }
-            report.push(change.clone(), settle(&change, outcome));
-        }
-    }
-}
-
-fn alias_only(alias: String) -> LinkChange {
-    LinkChange {
-        alias: Some(alias),
-        ..LinkChange::default()
-    }
-}
+const PARALLEL: usize = 16;
 
 fn link_request(change: &Change, idx: &Indexes, host: &Indexes) -> Result<Request, String> {
     match change {
@@ -150,7 +33,7 @@ fn link_request(change: &Change, idx: &Indexes, host: &Indexes) -> Result<Reques
                     mtu: settings.mtu,
                     mac: settings.mac,
                     master,
-                    alias: None,
+                    ..LinkChange::default()
                 },
             ))
         }
@@ -185,6 +68,9 @@ fn scope_of(change: &Change) -> Option<Scope> {
         | Change::AddRoute { ns, .. }
         | Change::DeleteRoute { ns, .. }
         | Change::SetSysctl { ns, .. } => Some(Scope::Ns(ns.clone())),
+        Change::CreateNamespace { ns } | Change::AdoptNamespace { ns } => {
+            Some(Scope::Ns(ns.clone()))
+        }
         Change::CreateBridge { .. } => Some(Scope::Host),
         _ => None,
     }
@@ -207,11 +93,8 @@ async fn apply_host<K: Kernel>(
     for c in changes {
         if let Change::CreateBridge { name, mtu } = c {
             let alias = Request::set_link(0, Some(name), &alias_only(bridge_alias(name)));
-            first.add_all(
-                c,
-                Ok(vec![Request::create_bridge(name, *mtu), alias]),
-                report,
-            );
+            let create = Request::create_bridge(name, stable_mac(&["bridge", name]), *mtu);
+            first.add_all(c, Ok(vec![create, alias]), report);
         }
     }
     let created = changes
@@ -248,6 +131,29 @@ async fn apply_ns<K: Kernel>(
 ) -> Report {
     let mut report = Report::default();
     let scope = Scope::Ns(ns.to_string());
+    // Namespaces are created here rather than all up front, so that creating
+    // one overlaps with configuring others.
+    for c in &changes {
+        match c {
+            Change::CreateNamespace { .. } => {
+                let result = kernel.create_namespace(ns).await;
+                let failed = result.is_err();
+                report.push(c.clone(), result);
+                if failed {
+                    for rest in changes
+                        .iter()
+                        .filter(|r| !matches!(r, Change::CreateNamespace { .. }))
+                    {
+                        let why = format!("not attempted: namespace {ns} could not be created");
+                        report.push(rest.clone(), Err(why));
+                    }
+                    return report;
+                }
+            }
+            Change::AdoptNamespace { .. } => report.push(c.clone(), Ok(())),
+            _ => {}
+        }
+    }
     let mut idx = observed.map(Indexes::from_observed).unwrap_or(Indexes {
         by_name: HashMap::from([("lo".to_string(), 1)]),
         next: 2,
@@ -297,7 +203,12 @@ async fn apply_ns<K: Kernel>(
                             peer_netns: *fd,
                             mtu: *mtu,
                         });
-                        let alias = alias_only(host_link_alias(ns, name));
+                        let host_setup = LinkChange {
+                            up: Some(true),
+                            alias: Some(host_link_alias(ns, name)),
+                            ipv6_link_local: Some(false),
+                            ..LinkChange::default()
+                        };
                         // The peer comes up (and gets its mark) from inside.
                         let peer = LinkChange {
                             up: Some(true),
@@ -305,7 +216,10 @@ async fn apply_ns<K: Kernel>(
                             ..LinkChange::default()
                         };
                         peer_setup.push((c.clone(), Request::set_link(peer_index, None, &peer)));
-                        Ok(vec![create, Request::set_link(0, Some(host_name), &alias)])
+                        Ok(vec![
+                            create,
+                            Request::set_link(0, Some(host_name), &host_setup),
+                        ])
                     }
                     (Some(Err(e)), _) => Err(e.clone()),
                     (_, Err(e)) => Err(e),
@@ -323,19 +237,12 @@ async fn apply_ns<K: Kernel>(
         }
     }
     creates.run(kernel, &Scope::Host, &mut report).await;
-    if !peer_setup.is_empty() {
-        let (owners, reqs): (Vec<Change>, Vec<Request>) = peer_setup.into_iter().unzip();
-        for (c, result) in owners.into_iter().zip(kernel.netlink(&scope, reqs).await) {
-            if let Err(e) = result {
-                report.push(
-                    c,
-                    Err(format!("created, but cannot bring it up inside: {e}")),
-                );
-            }
-        }
-    }
 
     let mut links = dummies;
+    // A new veth's inner end comes up first in the namespace's own batch.
+    for (c, req) in peer_setup {
+        links.follow_up(&c, req);
+    }
     for c in changes
         .iter()
         .filter(|c| matches!(c, Change::SetLink { .. }))
@@ -386,7 +293,7 @@ pub async fn apply<K: Kernel>(
     state: &mut State,
 ) -> Report {
     let mut report = Report::default();
-    let mut failed_ns = Vec::new();
+    let started = std::time::Instant::now();
 
     let mut recorded = false;
     for c in &plan.changes {
@@ -412,19 +319,6 @@ pub async fn apply<K: Kernel>(
         }
         return report;
     }
-    for c in &plan.changes {
-        match c {
-            Change::CreateNamespace { ns } => {
-                let result = kernel.create_namespace(ns).await;
-                if result.is_err() {
-                    failed_ns.push(ns.clone());
-                }
-                report.push(c.clone(), result);
-            }
-            Change::AdoptNamespace { .. } => report.push(c.clone(), Ok(())),
-            _ => {}
-        }
-    }
 
     let host_changes: Vec<Change> = plan
         .changes
@@ -433,6 +327,10 @@ pub async fn apply<K: Kernel>(
         .cloned()
         .collect();
     let host = apply_host(kernel, &host_changes, observed, &mut report).await;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "host done"
+    );
 
     let mut per_ns: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     for c in &plan.changes {
@@ -440,21 +338,13 @@ pub async fn apply<K: Kernel>(
             per_ns.entry(ns).or_default().push(c.clone());
         }
     }
-    for ns in &failed_ns {
-        for c in per_ns.remove(ns).unwrap_or_default() {
-            report.push(
-                c,
-                Err(format!(
-                    "not attempted: namespace {ns} could not be created"
-                )),
-            );
-        }
-    }
     let host = &host;
     let reports: Vec<Report> = stream::iter(per_ns)
         .map(|(ns, changes)| async move {
             let obs = observed.namespaces.get(&ns);
-            apply_ns(kernel, &ns, changes, obs, host).await
+            let report = apply_ns(kernel, &ns, changes, obs, host).await;
+            kernel.release(&ns);
+            report
         })
         .buffer_unordered(PARALLEL)
         .collect()
@@ -462,6 +352,10 @@ pub async fn apply<K: Kernel>(
     for r in reports {
         report.outcomes.extend(r.outcomes);
     }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "namespaces configured"
+    );
 
     let mut forgotten = false;
     for c in &plan.changes {

@@ -2,6 +2,7 @@
 //! sysctl writes, in dependency order, and reports what was done and what
 //! was not.
 
+mod batch;
 mod kernel;
 mod lower;
 mod real;

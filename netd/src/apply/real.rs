@@ -80,6 +80,10 @@ impl Kernel for RealKernel<'_> {
             .map_err(|e| e.to_string())
     }
 
+    fn release(&self, ns: &str) {
+        self.registry.forget(ns);
+    }
+
     fn save_state(&self, state: &State) -> Result<(), String> {
         state.save(&self.state_dir).map_err(|e| e.to_string())
     }

@@ -79,6 +79,9 @@ impl Kernel for Fake {
         self.log(format!("sysctl {ns} {values:?}"));
         Ok(())
     }
+    fn release(&self, ns: &str) {
+        self.log(format!("release {ns}"));
+    }
     fn save_state(&self, state: &State) -> Result<(), String> {
         self.log("save-state".into());
         self.saved.borrow_mut().push(state.clone());

@@ -21,12 +21,18 @@ pub(crate) struct Session {
 /// Opens the kernel side and reads what is there for `desired`.
 pub(crate) async fn open_session(desired: &Desired) -> Result<Session, CliError> {
     netns::raise_fd_limit();
+    let started = std::time::Instant::now();
     let state = State::load(&desired.state_dir).map_err(CliError::runtime)?;
     let registry = Registry::new(&desired.netns_dir).map_err(CliError::runtime)?;
     let recorded: BTreeSet<String> = state.namespaces.keys().cloned().collect();
     let observed = observe(&registry, desired, &recorded)
         .await
         .map_err(CliError::runtime)?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        namespaces = observed.namespaces.len(),
+        "observed"
+    );
     Ok(Session {
         registry,
         state,
@@ -49,7 +55,13 @@ pub(crate) async fn apply_plan(
         registry: &session.registry,
         state_dir: desired.state_dir.clone(),
     };
+    let started = std::time::Instant::now();
     let report = apply::apply(&kernel, plan, &session.observed, &mut session.state).await;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        changes = report.outcomes.len(),
+        "applied"
+    );
     if json {
         let mut value = report.to_json();
         value["orphans"] = serde_json::json!(plan.orphans);

@@ -9,9 +9,13 @@ use std::os::fd::RawFd;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressProtocol};
+use netlink_packet_route::address::AddressFlags;
+use netlink_packet_route::address::{
+    AddressAttribute, AddressHeaderFlags, AddressMessage, AddressProtocol,
+};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoVeth, LinkAttribute,
+    LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -82,11 +86,17 @@ pub struct LinkChange {
     /// The ownership mark. The kernel ignores IFLA_IFALIAS when it creates a
     /// link, so netd sets it right after, in the same batch.
     pub alias: Option<String>,
+    /// `Some(false)`: no IPv6 link-local address (addr_gen_mode none). For
+    /// bridge ports, which need no address of their own: without it each
+    /// new port's DAD and MLD packets flood every other port of the bridge.
+    pub ipv6_link_local: Option<bool>,
 }
 
 impl Request {
-    pub fn create_bridge(name: &str, mtu: Option<u32>) -> Self {
-        let mut msg = with_kind(named_link(name, None, mtu), InfoKind::Bridge, None);
+    /// A bridge with a fixed MAC: otherwise the kernel gives it the lowest
+    /// MAC among its ports, and it changes whenever ports come and go.
+    pub fn create_bridge(name: &str, mac: MacAddr, mtu: Option<u32>) -> Self {
+        let mut msg = with_kind(named_link(name, Some(mac), mtu), InfoKind::Bridge, None);
         link_header(&mut msg, 0, true);
         Request {
             msg: Msg::NewLink(msg),
@@ -152,6 +162,17 @@ impl Request {
         if let Some(master) = change.master {
             msg.attributes.push(LinkAttribute::Controller(master));
         }
+        if let Some(link_local) = change.ipv6_link_local {
+            let mode = if link_local {
+                In6AddrGenMode::Eui64
+            } else {
+                In6AddrGenMode::None
+            };
+            msg.attributes
+                .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                    vec![AfSpecInet6::AddrGenMode(mode)],
+                )]));
+        }
         Request {
             msg: Msg::SetLink(msg),
             flags: CHANGE,
@@ -179,8 +200,16 @@ impl Request {
 
     /// Adds an address marked with netd's protocol number, so that netd can
     /// tell its own addresses on links it does not own (such as `lo`).
+    /// IPv6 addresses skip duplicate address detection: netd validated them
+    /// against the whole config, and DAD would leave them unusable
+    /// ("tentative") for a second after every apply.
     pub fn add_address(index: u32, net: &IpNet) -> Self {
         let mut msg = Self::address(index, net);
+        if net.addr().is_ipv6() {
+            msg.header.flags = AddressHeaderFlags::Nodad;
+            msg.attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
         msg.attributes
             .push(AddressAttribute::Protocol(AddressProtocol::Other(
                 NETD_PROTO,

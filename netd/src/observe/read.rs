@@ -51,6 +51,10 @@ async fn read_ns(
             .into_iter()
             .collect()
     };
+    // Each open connection holds tens of KiB of buffers; at a thousand
+    // namespaces keeping them all would cost more memory than everything
+    // else. Apply reopens the few it needs.
+    registry.forget(ns);
     Ok(NsObserved {
         links,
         addrs,
@@ -66,6 +70,7 @@ pub async fn observe(
     desired: &Desired,
     recorded: &BTreeSet<String>,
 ) -> Result<Observed, ObserveError> {
+    let started = std::time::Instant::now();
     let host_handle = registry.host();
     let err = |source| ObserveError::Dump {
         ns: "host".into(),
@@ -79,6 +84,11 @@ pub async fn observe(
         ..NsObserved::default()
     };
 
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        links = host.links.len(),
+        "host read"
+    );
     let pinned: BTreeSet<String> = netns::list_pinned(registry.netns_dir())
         .into_iter()
         .collect();

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Scale benchmark: netd against the iproute2 baseline for N namespaces.
+#
+#   integration-tests/bench/scale.sh [N]        (default 1000)
+#
+# In a throwaway sandbox (scripts/sandbox.sh), generates the config of
+# integration-tests/gen-config.sh (bridge br0 10.88.0.1/16; namespace nsI with
+# veth eth0 10.88.(I/250).(I%250+2)/16 and gateway 10.88.0.1), times
+# `netd apply`, then a no-op `netd apply`, and records netd's peak RSS
+# (/usr/bin/time). Then, in a second fresh sandbox, times
+# shared/bench/baseline-iproute2.sh N (ip -batch + one nft transaction; it
+# also installs N DNAT rules, which netd does not yet, so the comparison
+# favours the baseline slightly). Prints one table row per run.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+N=${1:-1000}
+[[ $N =~ ^[0-9]+$ && $N -ge 1 && $N -le 62000 ]] || {
+  echo "usage: $0 [N] (1..62000)" >&2
+  exit 2
+}
+NETD=${NETD:-${CARGO_TARGET_DIR:-$ROOT/target}/release/netd}
+
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+if [[ ${2:-} == --netd-in-sandbox ]]; then
+  out=$3
+  if [[ ! -r /run/.netd-sandbox || "$(cat /run/.netd-sandbox)" != "$(readlink /proc/self/ns/net)" ]]; then
+    echo "scale: not inside the sandbox" >&2
+    exit 1
+  fi
+  cfg=/run/tmp/scale.toml
+  "$ROOT/integration-tests/gen-config.sh" "$N" >"$cfg"
+  "$NETD" check -c "$cfg" >&2
+  t0=$(ms_now)
+  /usr/bin/time -f %M -o /run/tmp/rss1 "$NETD" apply -c "$cfg" >/run/tmp/apply1.out
+  t1=$(ms_now)
+  /usr/bin/time -f %M -o /run/tmp/rss2 "$NETD" apply -c "$cfg" >/run/tmp/apply2.out
+  t2=$(ms_now)
+  pins=$(find /run/netns -mindepth 1 -maxdepth 1 | wc -l)
+  changes=$(grep -c . /run/tmp/apply1.out || true)
+  noop=$(cat /run/tmp/apply2.out)
+  [[ $pins == "$N" ]] || echo "scale: WARNING: $pins namespaces pinned, want $N" >&2
+  [[ $noop == "no changes" ]] || echo "scale: WARNING: second apply was not a no-op: $(head -n 3 /run/tmp/apply2.out)" >&2
+  rss=$(sort -n /run/tmp/rss1 /run/tmp/rss2 | tail -n 1)
+  echo "$((t1 - t0)) $((t2 - t1)) $rss $pins $changes" >"$out"
+  exit 0
+fi
+
+for tool in /usr/bin/time bc nft ip unshare awk; do
+  command -v "$tool" >/dev/null 2>&1 || {
+    echo "scale: missing $tool (run scripts/install-deps.sh)" >&2
+    exit 1
+  }
+done
+if [[ ! -x $NETD ]]; then
+  echo "== cargo build --release" >&2
+  (cd "$ROOT" && cargo build --release) >&2
+fi
+top=$(git -C "$ROOT" rev-parse --show-toplevel 2>/dev/null || echo "$ROOT")
+baseline=$top/../shared/bench/baseline-iproute2.sh
+[[ -r $baseline ]] || {
+  echo "scale: baseline script not found at $baseline" >&2
+  exit 1
+}
+
+res=$(mktemp)
+trap 'rm -f "$res"' EXIT
+echo "== netd: $N namespaces in a throwaway sandbox" >&2
+NETD=$NETD "$ROOT/scripts/sandbox.sh" "$ROOT/integration-tests/bench/scale.sh" "$N" --netd-in-sandbox "$res"
+read -r apply_ms noop_ms rss_kb pins changes <"$res"
+
+echo "== baseline: $baseline $N in a second throwaway sandbox" >&2
+t0=$(ms_now)
+# The baseline remounts /run and writes its batch files with mktemp: give it a
+# private /tmp too.
+# shellcheck disable=SC2016 # $0 and $1 belong to the inner bash
+"$ROOT/scripts/sandbox.sh" bash -c 'mount -t tmpfs tmpfs /tmp && exec env -u TMPDIR bash "$0" "$1"' \
+  "$baseline" "$N" >&2
+t1=$(ms_now)
+base_ms=$((t1 - t0))
+
+awk -v n="$N" -v a="$apply_ms" -v z="$noop_ms" -v r="$rss_kb" -v b="$base_ms" -v p="$pins" -v c="$changes" 'BEGIN {
+  printf "\n| N | netd apply (s) | no-op re-apply (ms) | peak RSS (MB) | baseline iproute2 (s) | baseline / netd |\n"
+  printf "|---|---|---|---|---|---|\n"
+  printf "| %d | %.2f | %d | %.1f | %.2f | %.1fx |\n", n, a / 1000, z, r / 1024, b / 1000, (a > 0 ? b / a : 0)
+  printf "\n(%d namespaces pinned, %d changes in the first apply)\n", p, c
+}'
