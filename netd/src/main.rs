@@ -2,6 +2,7 @@
 //! command, map failures to exit codes (0 ok, 1 runtime failure, 2 bad
 //! config or usage).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -20,7 +21,8 @@ fn init_logging(cli: &Cli) {
         .unwrap_or_else(|_| EnvFilter::new(format!("{default},netlink_proto=error")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match cli.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

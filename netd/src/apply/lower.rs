@@ -2,13 +2,14 @@
 //! prune), lowers each change to requests and runs them through a [`Kernel`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::batch::{Batch, Indexes, alias_only};
 
 use futures::{StreamExt, stream};
 
 use super::{Kernel, Report};
-use crate::model::{bridge_alias, host_link_alias, ns_link_alias, stable_mac};
+use crate::model::{bridge_alias, bridge_mac, host_link_alias, ns_link_alias};
 use crate::netlink::{LinkChange, Request, VethSpec};
 use crate::observe::{NsObserved, Observed};
 use crate::plan::{Change, Plan, Scope};
@@ -33,6 +34,7 @@ fn link_request(change: &Change, idx: &Indexes, host: &Indexes) -> Result<Reques
                     mtu: settings.mtu,
                     mac: settings.mac,
                     master,
+                    alias: settings.alias.clone(),
                     ..LinkChange::default()
                 },
             ))
@@ -93,7 +95,7 @@ async fn apply_host<K: Kernel>(
     for c in changes {
         if let Change::CreateBridge { name, mtu } = c {
             let alias = Request::set_link(0, Some(name), &alias_only(bridge_alias(name)));
-            let create = Request::create_bridge(name, stable_mac(&["bridge", name]), *mtu);
+            let create = Request::create_bridge(name, bridge_mac(name), *mtu);
             first.add_all(c, Ok(vec![create, alias]), report);
         }
     }
@@ -104,6 +106,7 @@ async fn apply_host<K: Kernel>(
     if created {
         match kernel.links(&Scope::Host).await {
             Ok(links) => {
+                host.next = links.iter().map(|l| l.index + 1).max().unwrap_or(host.next);
                 host.by_name = links.into_iter().map(|l| (l.name, l.index)).collect();
             }
             Err(e) => {
@@ -128,6 +131,7 @@ async fn apply_ns<K: Kernel>(
     changes: Vec<Change>,
     observed: Option<&NsObserved>,
     host: &Indexes,
+    host_next: &AtomicU32,
 ) -> Report {
     let mut report = Report::default();
     let scope = Scope::Ns(ns.to_string());
@@ -195,6 +199,7 @@ async fn apply_ns<K: Kernel>(
                         let peer_index = idx.allocate(name);
                         let create = Request::create_veth(&VethSpec {
                             host_name,
+                            host_index: host_next.fetch_add(1, Ordering::Relaxed),
                             host_mac: *host_mac,
                             bridge_index,
                             peer_name: name,
@@ -338,11 +343,12 @@ pub async fn apply<K: Kernel>(
             per_ns.entry(ns).or_default().push(c.clone());
         }
     }
+    let host_next = &AtomicU32::new(host.next);
     let host = &host;
     let reports: Vec<Report> = stream::iter(per_ns)
         .map(|(ns, changes)| async move {
             let obs = observed.namespaces.get(&ns);
-            let report = apply_ns(kernel, &ns, changes, obs, host).await;
+            let report = apply_ns(kernel, &ns, changes, obs, host, host_next).await;
             kernel.release(&ns);
             report
         })

@@ -128,6 +128,13 @@ pub fn bridge_alias(bridge: &str) -> String {
     format!("{ALIAS_PREFIX}bridge:{bridge}")
 }
 
+/// MAC of a bridge netd creates: fixed, so that it does not follow whichever
+/// port has the lowest MAC, and recognisable if netd crashed before marking
+/// the bridge.
+pub fn bridge_mac(bridge: &str) -> MacAddr {
+    stable_mac(&["bridge", bridge])
+}
+
 /// ifalias of the host end of a namespace's veth.
 pub fn host_link_alias(ns: &str, ifname: &str) -> String {
     format!("{ALIAS_PREFIX}veth:{ns}/{ifname}")

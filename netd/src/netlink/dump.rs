@@ -4,7 +4,9 @@ use futures::StreamExt;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
-use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use netlink_packet_route::link::{
+    InfoKind, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
+};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage as Msg};
 use rtnetlink::Handle;
@@ -24,7 +26,14 @@ pub enum DumpError {
 /// answer may then be inconsistent, so the dump is retried a few times.
 const NLM_F_DUMP_INTR: u16 = 0x10;
 
-async fn dump(handle: &Handle, request: Msg) -> Result<Vec<Msg>, DumpError> {
+/// Runs a dump and keeps what `parse` makes of each message, as it arrives:
+/// a thousand parsed link messages with all their attributes would
+/// otherwise be the largest thing netd ever holds.
+async fn dump<T>(
+    handle: &Handle,
+    request: Msg,
+    mut parse: impl FnMut(Msg) -> Option<T>,
+) -> Result<Vec<T>, DumpError> {
     for _ in 0..5 {
         let mut handle = handle.clone();
         let mut msg = NetlinkMessage::from(request.clone());
@@ -35,7 +44,7 @@ async fn dump(handle: &Handle, request: Msg) -> Result<Vec<Msg>, DumpError> {
         while let Some(msg) = responses.next().await {
             interrupted |= msg.header.flags & NLM_F_DUMP_INTR != 0;
             match msg.payload {
-                NetlinkPayload::InnerMessage(m) => out.push(m),
+                NetlinkPayload::InnerMessage(m) => out.extend(parse(m)),
                 NetlinkPayload::Error(e) if e.code.is_some() => {
                     return Err(DumpError::Kernel(e.to_io().to_string()));
                 }
@@ -52,14 +61,15 @@ async fn dump(handle: &Handle, request: Msg) -> Result<Vec<Msg>, DumpError> {
 }
 
 pub async fn dump_links(handle: &Handle) -> Result<Vec<ObservedLink>, DumpError> {
-    let msgs = dump(handle, Msg::GetLink(LinkMessage::default())).await?;
-    Ok(msgs
-        .into_iter()
-        .filter_map(|m| match m {
-            Msg::NewLink(l) => Some(parse_link(l)),
-            _ => None,
-        })
-        .collect())
+    let mut req = LinkMessage::default();
+    // Counters are of no use to netd and are most of each link's message.
+    req.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    dump(handle, Msg::GetLink(req), |m| match m {
+        Msg::NewLink(l) => Some(parse_link(l)),
+        _ => None,
+    })
+    .await
 }
 
 fn parse_link(msg: LinkMessage) -> ObservedLink {
@@ -100,14 +110,15 @@ fn kind_name(kind: &InfoKind) -> String {
 }
 
 pub async fn dump_addresses(handle: &Handle) -> Result<Vec<ObservedAddr>, DumpError> {
-    let msgs = dump(handle, Msg::GetAddress(AddressMessage::default())).await?;
-    Ok(msgs
-        .into_iter()
-        .filter_map(|m| match m {
+    dump(
+        handle,
+        Msg::GetAddress(AddressMessage::default()),
+        |m| match m {
             Msg::NewAddress(a) => parse_address(a),
             _ => None,
-        })
-        .collect())
+        },
+    )
+    .await
 }
 
 fn parse_address(msg: AddressMessage) -> Option<ObservedAddr> {
@@ -142,13 +153,11 @@ pub async fn dump_routes(handle: &Handle) -> Result<Vec<ObservedRoute>, DumpErro
     for family in [AddressFamily::Inet, AddressFamily::Inet6] {
         let mut req = RouteMessage::default();
         req.header.address_family = family;
-        for m in dump(handle, Msg::GetRoute(req)).await? {
-            if let Msg::NewRoute(r) = m
-                && let Some(route) = parse_route(r)
-            {
-                routes.push(route);
-            }
-        }
+        let found = dump(handle, Msg::GetRoute(req), |m| match m {
+            Msg::NewRoute(r) => parse_route(r),
+            _ => None,
+        });
+        routes.extend(found.await?);
     }
     Ok(routes)
 }

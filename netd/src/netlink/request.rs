@@ -67,6 +67,7 @@ fn with_kind(mut msg: LinkMessage, kind: InfoKind, data: Option<InfoData>) -> Li
 #[derive(Debug, Clone)]
 pub struct VethSpec<'a> {
     pub host_name: &'a str,
+    pub host_index: u32,
     pub host_mac: MacAddr,
     pub bridge_index: u32,
     pub peer_name: &'a str,
@@ -118,7 +119,10 @@ impl Request {
         );
         host.attributes
             .push(LinkAttribute::Controller(spec.bridge_index));
-        link_header(&mut host, 0, true);
+        // The kernel honours the peer's requested ifindex only when the
+        // host end names one too. Brought up by the follow-up request that
+        // also turns off its IPv6 link-local address, before it sends anything.
+        link_header(&mut host, spec.host_index, false);
         Request {
             msg: Msg::NewLink(host),
             flags: CREATE,

@@ -40,6 +40,8 @@ pub struct LinkSettings {
     pub mac: Option<MacAddr>,
     /// Bridge name (host links only).
     pub master: Option<String>,
+    /// Ownership mark to set on a link netd made but did not get to mark.
+    pub alias: Option<String>,
 }
 
 impl LinkSettings {
@@ -161,6 +163,9 @@ fn settings_text(s: &LinkSettings) -> String {
     }
     if let Some(b) = &s.master {
         parts.push(format!("master {b}"));
+    }
+    if let Some(a) = &s.alias {
+        parts.push(format!("mark {a}"));
     }
     parts.join(", ")
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::change::{Change, LinkSettings, Scope};
 use super::links::{diff_addresses, diff_namespace};
 use crate::model::Namespace;
-use crate::model::{ALIAS_PREFIX, Bridge, Desired, bridge_alias};
+use crate::model::{ALIAS_PREFIX, Bridge, Desired, MacAddr, bridge_alias, bridge_mac};
 use crate::observe::{NsObserved, Observed};
 use crate::state::{Origin, State};
 
@@ -32,6 +32,14 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
+}
+
+/// A link netd created but did not get to mark: the kernel ignores the
+/// ifalias when a link is created, so netd sets it in the next request, and
+/// a crash in between leaves an unmarked link. netd gives every link it
+/// creates a MAC derived from its config name, which is what recognises it.
+pub(super) fn claimable(link: &crate::observe::ObservedLink, mac: MacAddr) -> bool {
+    link.alias.is_none() && link.mac == Some(mac)
 }
 
 pub(super) fn foreign(object: String, link: &crate::observe::ObservedLink) -> Conflict {
@@ -68,7 +76,8 @@ fn diff_bridge(
         }
         return;
     };
-    if link.alias.as_deref() != Some(bridge_alias(&b.name).as_str())
+    let unmarked = claimable(link, bridge_mac(&b.name));
+    if (!unmarked && link.alias.as_deref() != Some(bridge_alias(&b.name).as_str()))
         || link.kind.as_deref() != Some("bridge")
     {
         conflicts.push(foreign(format!("bridge {}", b.name), link));
@@ -77,6 +86,7 @@ fn diff_bridge(
     let settings = LinkSettings {
         up: (!link.up).then_some(true),
         mtu: b.mtu.filter(|m| *m != link.mtu),
+        alias: unmarked.then(|| bridge_alias(&b.name)),
         ..LinkSettings::default()
     };
     if !settings.is_empty() {

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use ipnet::IpNet;
 
 use super::change::{Change, LinkSettings, Scope};
-use super::diff::{Conflict, foreign};
+use super::diff::{Conflict, claimable, foreign};
 use crate::model::{
-    Interface, InterfaceKind, NETD_PROTO, Namespace, Route, host_link_alias, ns_link_alias,
+    Interface, InterfaceKind, MacAddr, NETD_PROTO, Namespace, Route, host_link_alias, ns_link_alias,
 };
 use crate::observe::{NsObserved, ObservedAddr, ObservedLink, ObservedRoute};
 
@@ -52,23 +52,29 @@ fn settings_for(iface: &Interface, link: &ObservedLink) -> LinkSettings {
         mtu: iface.mtu.filter(|m| *m != link.mtu),
         mac: Some(iface.mac).filter(|m| link.mac != Some(*m)),
         master: None,
+        alias: None,
     }
 }
 
 /// Whether `link` is the expected owned link; a foreign or differently
 /// owned one is a conflict.
+/// Whether `link` is the expected owned link; a foreign or differently
+/// owned one is a conflict. Also returns the alias to set when the link is
+/// netd's but unmarked (see [`claimable`]).
 fn owned<'a>(
     link: Option<&'a ObservedLink>,
     alias: &str,
+    mac: MacAddr,
     object: String,
     conflicts: &mut Vec<Conflict>,
-) -> Result<Option<&'a ObservedLink>, ()> {
+) -> Result<(Option<&'a ObservedLink>, Option<String>), ()> {
     match link {
+        Some(l) if claimable(l, mac) => Ok((Some(l), Some(alias.to_string()))),
         Some(l) if l.alias.as_deref() != Some(alias) => {
             conflicts.push(foreign(object, l));
             Err(())
         }
-        other => Ok(other),
+        other => Ok((other, None)),
     }
 }
 
@@ -91,24 +97,32 @@ impl NsDiff<'_> {
     ) {
         let ns = &self.ns.name;
         let object = format!("interface {ns}/{}", iface.name);
-        let Ok(inner) = owned(
+        let Ok((inner, inner_alias)) = owned(
             self.inside.link(&iface.name),
             &ns_link_alias(ns, &iface.name),
+            iface.mac,
             object.clone(),
             conflicts,
         ) else {
             return;
         };
+        let mut host_alias = None;
         let host_end = match &iface.kind {
-            InterfaceKind::Veth { host_name, .. } => {
-                let Ok(h) = owned(
+            InterfaceKind::Veth {
+                host_name,
+                host_mac,
+                ..
+            } => {
+                let Ok((h, alias)) = owned(
                     self.host.link(host_name),
                     &host_link_alias(ns, &iface.name),
+                    *host_mac,
                     object,
                     conflicts,
                 ) else {
                     return;
                 };
+                host_alias = alias;
                 Some(h)
             }
             InterfaceKind::Dummy => None,
@@ -140,6 +154,7 @@ impl NsDiff<'_> {
                 mac: Some(*host_mac).filter(|m| h.mac != Some(*m)),
                 master: (bridge_index.is_none() || h.master != bridge_index)
                     .then(|| bridge.clone()),
+                alias: host_alias,
             };
             if !settings.is_empty() {
                 out.push(Change::SetLink {
@@ -149,7 +164,10 @@ impl NsDiff<'_> {
                 });
             }
         }
-        let settings = settings_for(iface, inner);
+        let settings = LinkSettings {
+            alias: inner_alias,
+            ..settings_for(iface, inner)
+        };
         if !settings.is_empty() {
             out.push(Change::SetLink {
                 scope: self.scope.clone(),

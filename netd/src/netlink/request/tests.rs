@@ -42,6 +42,7 @@ fn dummy_request_names_kind_alias_mac_index_and_is_exclusive() {
 fn veth_peer_goes_into_the_namespace_with_its_index() {
     let spec = VethSpec {
         host_name: "nd0123456789",
+        host_index: 40,
         host_mac: stable_mac(&["web", "eth0", "host"]),
         bridge_index: 4,
         peer_name: "eth0",
@@ -57,6 +58,10 @@ fn veth_peer_goes_into_the_namespace_with_its_index() {
         panic!("no veth peer in {host:?}");
     };
     assert_eq!(peer.header.index, 2);
+    assert_eq!(
+        host.header.index, 40,
+        "the peer's index is only honoured with the host's"
+    );
     assert!(
         !peer.header.flags.contains(LinkFlags::Up),
         "a veth peer cannot open before the pair exists"
