@@ -4,7 +4,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 
 use super::Kernel;
-use crate::netlink::{self, NlError, Request};
+use crate::netlink::{self, DumpSocket, NlError, Request};
 use crate::netns::{self, Registry};
 use crate::observe::ObservedLink;
 use crate::plan::Scope;
@@ -69,8 +69,12 @@ impl Kernel for RealKernel<'_> {
     }
 
     async fn links(&self, scope: &Scope) -> Result<Vec<ObservedLink>, String> {
-        let h = self.handle(scope).await?;
-        netlink::dump_links(&h).await.map_err(|e| e.to_string())
+        let links = self
+            .registry
+            .run_in(scope.ns(), || DumpSocket::open()?.links())
+            .await
+            .map_err(|e| e.to_string())?;
+        links.map_err(|e| e.to_string())
     }
 
     async fn write_sysctls(&self, ns: &str, values: Vec<(String, String)>) -> Result<(), String> {

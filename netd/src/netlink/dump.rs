@@ -1,6 +1,5 @@
 //! Dumps of links, addresses and routes, turned into netd's observed types.
 
-use futures::StreamExt;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
@@ -9,7 +8,8 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage as Msg};
-use rtnetlink::Handle;
+use netlink_sys::protocols::NETLINK_ROUTE;
+use netlink_sys::{Socket, SocketAddr};
 
 use crate::model::{MacAddr, Route};
 use crate::observe::{ObservedAddr, ObservedLink, ObservedRoute};
@@ -18,58 +18,118 @@ use crate::observe::{ObservedAddr, ObservedLink, ObservedRoute};
 pub enum DumpError {
     #[error("netlink dump failed: {0}")]
     Kernel(String),
-    #[error("netlink connection closed during a dump")]
-    Closed,
+    #[error("netlink socket: {0}")]
+    Socket(#[from] std::io::Error),
 }
 
 /// The kernel sets NLM_F_DUMP_INTR when the table changed during the dump; the
 /// answer may then be inconsistent, so the dump is retried a few times.
 const NLM_F_DUMP_INTR: u16 = 0x10;
 
-/// Runs a dump and keeps what `parse` makes of each message, as it arrives:
-/// a thousand parsed link messages with all their attributes would
-/// otherwise be the largest thing netd ever holds.
-async fn dump<T>(
-    handle: &Handle,
-    request: Msg,
-    mut parse: impl FnMut(Msg) -> Option<T>,
-) -> Result<Vec<T>, DumpError> {
-    for _ in 0..5 {
-        let mut handle = handle.clone();
-        let mut msg = NetlinkMessage::from(request.clone());
-        msg.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        let mut responses = handle.request(msg).map_err(|_| DumpError::Closed)?;
-        let mut out = Vec::new();
-        let mut interrupted = false;
-        while let Some(msg) = responses.next().await {
-            interrupted |= msg.header.flags & NLM_F_DUMP_INTR != 0;
-            match msg.payload {
-                NetlinkPayload::InnerMessage(m) => out.extend(parse(m)),
-                NetlinkPayload::Error(e) if e.code.is_some() => {
-                    return Err(DumpError::Kernel(e.to_io().to_string()));
-                }
-                _ => {}
-            }
-        }
-        if !interrupted {
-            return Ok(out);
-        }
-    }
-    Err(DumpError::Kernel(
-        "dump kept being interrupted by concurrent changes".into(),
-    ))
+/// A plain blocking netlink socket for dumps, used on the namespace thread
+/// right after it entered a namespace: reading a namespace then costs a
+/// setns, a socket and four dumps, with no connection kept open and no
+/// parsed message held longer than it takes to turn it into netd's types.
+pub struct DumpSocket {
+    socket: Socket,
+    buf: Vec<u8>,
+    seq: u32,
 }
 
-pub async fn dump_links(handle: &Handle) -> Result<Vec<ObservedLink>, DumpError> {
-    let mut req = LinkMessage::default();
-    // Counters are of no use to netd and are most of each link's message.
-    req.attributes
-        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-    dump(handle, Msg::GetLink(req), |m| match m {
-        Msg::NewLink(l) => Some(parse_link(l)),
-        _ => None,
-    })
-    .await
+impl DumpSocket {
+    /// Opens a socket in the calling thread's network namespace.
+    pub fn open() -> Result<Self, DumpError> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        socket.connect(&SocketAddr::new(0, 0))?;
+        Ok(DumpSocket {
+            socket,
+            buf: Vec::with_capacity(64 * 1024),
+            seq: 0,
+        })
+    }
+
+    fn dump<T>(
+        &mut self,
+        request: &Msg,
+        mut parse: impl FnMut(Msg) -> Option<T>,
+    ) -> Result<Vec<T>, DumpError> {
+        for _ in 0..5 {
+            self.seq += 1;
+            let mut msg = NetlinkMessage::from(request.clone());
+            msg.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+            msg.header.sequence_number = self.seq;
+            msg.finalize();
+            let mut out_buf = vec![0u8; msg.buffer_len()];
+            msg.serialize(&mut out_buf);
+            self.socket.send(&out_buf, 0)?;
+            let mut out = Vec::new();
+            let mut interrupted = false;
+            'recv: loop {
+                self.buf.clear();
+                self.socket.recv(&mut self.buf, 0)?;
+                let mut offset = 0;
+                while offset < self.buf.len() {
+                    let bytes = &self.buf[offset..];
+                    let reply = NetlinkMessage::<Msg>::deserialize(bytes)
+                        .map_err(|e| DumpError::Kernel(format!("cannot parse a reply: {e}")))?;
+                    let len = reply.header.length as usize;
+                    interrupted |= reply.header.flags & NLM_F_DUMP_INTR != 0;
+                    if reply.header.sequence_number == self.seq {
+                        match reply.payload {
+                            NetlinkPayload::InnerMessage(m) => out.extend(parse(m)),
+                            NetlinkPayload::Done(_) => break 'recv,
+                            NetlinkPayload::Error(e) if e.code.is_some() => {
+                                return Err(DumpError::Kernel(e.to_io().to_string()));
+                            }
+                            _ => {}
+                        }
+                    }
+                    if len == 0 {
+                        break;
+                    }
+                    offset += len.next_multiple_of(4);
+                }
+            }
+            if !interrupted {
+                return Ok(out);
+            }
+        }
+        Err(DumpError::Kernel(
+            "dump kept being interrupted by concurrent changes".into(),
+        ))
+    }
+
+    pub fn links(&mut self) -> Result<Vec<ObservedLink>, DumpError> {
+        let mut req = LinkMessage::default();
+        // Counters are of no use to netd and are most of each link's message.
+        req.attributes
+            .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        self.dump(&Msg::GetLink(req), |m| match m {
+            Msg::NewLink(l) => Some(parse_link(l)),
+            _ => None,
+        })
+    }
+
+    pub fn addresses(&mut self) -> Result<Vec<ObservedAddr>, DumpError> {
+        self.dump(&Msg::GetAddress(AddressMessage::default()), |m| match m {
+            Msg::NewAddress(a) => parse_address(a),
+            _ => None,
+        })
+    }
+
+    pub fn routes(&mut self) -> Result<Vec<ObservedRoute>, DumpError> {
+        let mut routes = Vec::new();
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut req = RouteMessage::default();
+            req.header.address_family = family;
+            routes.extend(self.dump(&Msg::GetRoute(req), |m| match m {
+                Msg::NewRoute(r) => parse_route(r),
+                _ => None,
+            })?);
+        }
+        Ok(routes)
+    }
 }
 
 fn parse_link(msg: LinkMessage) -> ObservedLink {
@@ -109,18 +169,6 @@ fn kind_name(kind: &InfoKind) -> String {
     }
 }
 
-pub async fn dump_addresses(handle: &Handle) -> Result<Vec<ObservedAddr>, DumpError> {
-    dump(
-        handle,
-        Msg::GetAddress(AddressMessage::default()),
-        |m| match m {
-            Msg::NewAddress(a) => parse_address(a),
-            _ => None,
-        },
-    )
-    .await
-}
-
 fn parse_address(msg: AddressMessage) -> Option<ObservedAddr> {
     let mut local = None;
     let mut address = None;
@@ -146,20 +194,6 @@ fn parse_address(msg: AddressMessage) -> Option<ObservedAddr> {
         proto,
         tentative,
     })
-}
-
-pub async fn dump_routes(handle: &Handle) -> Result<Vec<ObservedRoute>, DumpError> {
-    let mut routes = Vec::new();
-    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-        let mut req = RouteMessage::default();
-        req.header.address_family = family;
-        let found = dump(handle, Msg::GetRoute(req), |m| match m {
-            Msg::NewRoute(r) => parse_route(r),
-            _ => None,
-        });
-        routes.extend(found.await?);
-    }
-    Ok(routes)
 }
 
 fn ip_of(addr: RouteAddress) -> Option<std::net::IpAddr> {

@@ -5,6 +5,6 @@ mod dump;
 mod exec;
 mod request;
 
-pub use dump::{DumpError, dump_addresses, dump_links, dump_routes};
+pub use dump::{DumpError, DumpSocket};
 pub use exec::{NlError, execute};
 pub use request::{LinkChange, Request, VethSpec};

@@ -7,7 +7,7 @@ mod registry;
 mod worker;
 
 pub use pin::{PinError, ensure_shared_dir, is_pinned, list_pinned, pin_path, unpin};
-pub use registry::{NsHandle, Registry, RegistryError};
+pub use registry::{NsHandle, Registry, RegistryError, sysctl_path};
 pub use worker::{NsWorker, WorkerError};
 
 /// Raise the open-file soft limit to the hard limit: netd keeps one namespace

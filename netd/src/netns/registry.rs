@@ -190,28 +190,34 @@ impl Registry {
         Ok(handle)
     }
 
-    /// Reads sysctls (dotted keys) inside the namespace; a missing key reads
-    /// as None.
-    pub async fn read_sysctls(
-        &self,
-        ns: &str,
-        keys: Vec<String>,
-    ) -> Result<Vec<(String, Option<String>)>, RegistryError> {
-        let h = self.open(ns).await?;
+    /// Runs `f` on the namespace thread inside `ns` (the host namespace for
+    /// None), without opening or caching a netlink connection.
+    pub async fn run_in<T, F>(&self, ns: Option<&str>, f: F) -> Result<T, RegistryError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let name = ns.unwrap_or("host");
+        let target = match ns {
+            None => Target::Host,
+            Some(ns) => match self.cached(ns) {
+                Some(h) => Target::Ns(h.file),
+                None => {
+                    let path = pin::pin_path(&self.dir, ns);
+                    let file = File::open(&path).map_err(|source| RegistryError::Open {
+                        ns: ns.into(),
+                        path,
+                        source,
+                    })?;
+                    Target::Ns(Arc::new(file))
+                }
+            },
+        };
         self.worker
-            .run(Target::Ns(h.file), move || {
-                keys.into_iter()
-                    .map(|k| {
-                        let v = fs::read_to_string(sysctl_path(&k))
-                            .ok()
-                            .map(|s| s.trim().to_string());
-                        (k, v)
-                    })
-                    .collect()
-            })
+            .run(target, f)
             .await
             .map_err(|source| RegistryError::Worker {
-                ns: ns.into(),
+                ns: name.into(),
                 source,
             })
     }

@@ -7,8 +7,8 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{NsObserved, Observed};
 use crate::model::Desired;
-use crate::netlink::{self, DumpError};
-use crate::netns::{self, Registry, RegistryError};
+use crate::netlink::{DumpError, DumpSocket};
+use crate::netns::{self, Registry, RegistryError, sysctl_path};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
@@ -25,42 +25,46 @@ pub enum ObserveError {
 /// Namespaces read in parallel; two cores gain little beyond a handful.
 const PARALLEL: usize = 8;
 
-async fn read_ns(
-    registry: &Registry,
-    ns: &str,
-    sysctl_keys: Vec<String>,
-) -> Result<NsObserved, ObserveError> {
-    let handle = registry.open(ns).await?;
-    let err = |source| ObserveError::Dump {
-        ns: ns.to_string(),
-        source,
-    };
-    // One dump at a time per socket: the kernel answers a second concurrent
-    // dump on the same socket with EBUSY.
-    let links = netlink::dump_links(&handle.netlink).await.map_err(err)?;
-    let addrs = netlink::dump_addresses(&handle.netlink)
-        .await
-        .map_err(err)?;
-    let routes = netlink::dump_routes(&handle.netlink).await.map_err(err)?;
-    let sysctls = if sysctl_keys.is_empty() {
-        BTreeMap::new()
+/// Everything netd compares in one namespace, read on the namespace thread.
+/// The host's routes are never read: netd installs none there, and a router
+/// with a full BGP table has a million.
+fn read_here(sysctl_keys: Vec<String>, with_routes: bool) -> Result<NsObserved, DumpError> {
+    let mut socket = DumpSocket::open()?;
+    let links = socket.links()?;
+    let addrs = socket.addresses()?;
+    let routes = if with_routes {
+        socket.routes()?
     } else {
-        registry
-            .read_sysctls(ns, sysctl_keys)
-            .await?
-            .into_iter()
-            .collect()
+        Vec::new()
     };
-    // Each open connection holds tens of KiB of buffers; at a thousand
-    // namespaces keeping them all would cost more memory than everything
-    // else. Apply reopens the few it needs.
-    registry.forget(ns);
+    let sysctls = sysctl_keys
+        .into_iter()
+        .map(|k| {
+            let v = std::fs::read_to_string(sysctl_path(&k))
+                .ok()
+                .map(|s| s.trim().to_string());
+            (k, v)
+        })
+        .collect();
     Ok(NsObserved {
         links,
         addrs,
         routes,
         sysctls,
     })
+}
+
+async fn read_ns(
+    registry: &Registry,
+    ns: Option<&str>,
+    sysctl_keys: Vec<String>,
+) -> Result<NsObserved, ObserveError> {
+    let name = ns.unwrap_or("host").to_string();
+    let ns_given = ns.is_some();
+    registry
+        .run_in(ns, move || read_here(sysctl_keys, ns_given))
+        .await?
+        .map_err(|source| ObserveError::Dump { ns: name, source })
 }
 
 /// Observes the host namespace and every pinned namespace named in `desired`
@@ -71,19 +75,7 @@ pub async fn observe(
     recorded: &BTreeSet<String>,
 ) -> Result<Observed, ObserveError> {
     let started = std::time::Instant::now();
-    let host_handle = registry.host();
-    let err = |source| ObserveError::Dump {
-        ns: "host".into(),
-        source,
-    };
-    let links = netlink::dump_links(&host_handle).await.map_err(err)?;
-    let addrs = netlink::dump_addresses(&host_handle).await.map_err(err)?;
-    let host = NsObserved {
-        links,
-        addrs,
-        ..NsObserved::default()
-    };
-
+    let host = read_ns(registry, None, Vec::new()).await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         links = host.links.len(),
@@ -106,7 +98,7 @@ pub async fn observe(
                 .map(|n| n.sysctls.keys().cloned().collect())
                 .unwrap_or_default();
             async move {
-                read_ns(registry, name, keys)
+                read_ns(registry, Some(name), keys)
                     .await
                     .map(|o| (name.clone(), o))
             }
