@@ -192,6 +192,7 @@ async fn apply_ns<K: Kernel>(
                 mac,
                 host_mac,
                 mtu,
+                ipv6_link_local,
                 ..
             } => {
                 let lowered = match (&fd, host.get(bridge)) {
@@ -208,23 +209,23 @@ async fn apply_ns<K: Kernel>(
                             peer_netns: *fd,
                             mtu: *mtu,
                         });
-                        let host_setup = LinkChange {
-                            up: Some(true),
-                            alias: Some(host_link_alias(ns, name)),
-                            ipv6_link_local: Some(false),
-                            ..LinkChange::default()
-                        };
                         // The peer comes up (and gets its mark) from inside.
-                        let peer = LinkChange {
-                            up: Some(true),
-                            alias: Some(ns_link_alias(ns, name)),
-                            ..LinkChange::default()
-                        };
-                        peer_setup.push((c.clone(), Request::set_link(peer_index, None, &peer)));
-                        Ok(vec![
-                            create,
-                            Request::set_link(0, Some(host_name), &host_setup),
-                        ])
+                        let peer = Request::bring_up_new_link(
+                            peer_index,
+                            None,
+                            ns_link_alias(ns, name),
+                            *ipv6_link_local,
+                        );
+                        for req in peer {
+                            peer_setup.push((c.clone(), req));
+                        }
+                        let [mark, up] = Request::bring_up_new_link(
+                            0,
+                            Some(host_name),
+                            host_link_alias(ns, name),
+                            false,
+                        );
+                        Ok(vec![create, mark, up])
                     }
                     (Some(Err(e)), _) => Err(e.clone()),
                     (_, Err(e)) => Err(e),
@@ -232,11 +233,22 @@ async fn apply_ns<K: Kernel>(
                 };
                 creates.add_all(c, lowered, &mut report);
             }
-            Change::CreateDummy { name, mac, mtu, .. } => {
+            Change::CreateDummy {
+                name,
+                mac,
+                mtu,
+                ipv6_link_local,
+                ..
+            } => {
                 let index = idx.allocate(name);
                 let create = Request::create_dummy(name, *mac, *mtu, index);
-                let alias = Request::set_link(index, None, &alias_only(ns_link_alias(ns, name)));
-                dummies.add_all(c, Ok(vec![create, alias]), &mut report);
+                let [mark, up] = Request::bring_up_new_link(
+                    index,
+                    None,
+                    ns_link_alias(ns, name),
+                    *ipv6_link_local,
+                );
+                dummies.add_all(c, Ok(vec![create, mark, up]), &mut report);
             }
             _ => {}
         }

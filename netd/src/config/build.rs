@@ -192,12 +192,16 @@ fn lower_interface(
             }
         }
     };
+    let ipv6_link_local = i
+        .ipv6_link_local
+        .unwrap_or_else(|| addresses.iter().any(|a| a.value.addr().is_ipv6()));
     let iface = Interface {
         name: name_loc.at(name),
         kind,
         addresses,
         mac,
         mtu,
+        ipv6_link_local,
     };
     (iface, complete)
 }

@@ -43,6 +43,7 @@ pub(super) struct Interface {
     pub addresses: Vec<At<IpNet>>,
     pub mac: MacAddr,
     pub mtu: Option<u32>,
+    pub ipv6_link_local: bool,
 }
 
 pub(super) enum Kind {
@@ -118,6 +119,7 @@ impl Interface {
             addresses: strip(self.addresses),
             mac: self.mac,
             mtu: self.mtu,
+            ipv6_link_local: self.ipv6_link_local,
         }
     }
 }

@@ -60,6 +60,7 @@ pub(super) struct Interface {
     pub addresses: Vec<Spanned<String>>,
     pub mac: Option<Spanned<String>>,
     pub mtu: Option<Spanned<i64>>,
+    pub ipv6_link_local: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -65,6 +65,12 @@ pub struct Interface {
     /// name so that a recreated link keeps its MAC (and neighbours' caches).
     pub mac: MacAddr,
     pub mtu: Option<u32>,
+    /// Whether the kernel gives the link an IPv6 link-local address. Off by
+    /// default on links with no IPv6 address: such a link then sends no DAD
+    /// or MLD packets, which on a bridge with many ports flood every other
+    /// port. On for links that need it (`ipv6_link_local = true`), e.g. for
+    /// BGP sessions over link-local addresses.
+    pub ipv6_link_local: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

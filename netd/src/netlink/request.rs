@@ -131,7 +131,8 @@ impl Request {
 
     pub fn create_dummy(name: &str, mac: MacAddr, mtu: Option<u32>, index: u32) -> Self {
         let mut msg = with_kind(named_link(name, Some(mac), mtu), InfoKind::Dummy, None);
-        link_header(&mut msg, index, true);
+        // Up in the follow-up request, once its IPv6 link-local setting is in.
+        link_header(&mut msg, index, false);
         Request {
             msg: Msg::NewLink(msg),
             flags: CREATE,
@@ -181,6 +182,31 @@ impl Request {
             msg: Msg::SetLink(msg),
             flags: CHANGE,
         }
+    }
+
+    /// Marks a just-created link as netd's, sets whether it gets an IPv6
+    /// link-local address, then brings it up: two requests, because the
+    /// kernel applies IFLA_AF_SPEC after the up flag within one request, and
+    /// by then the link-local address exists.
+    pub fn bring_up_new_link(
+        index: u32,
+        name: Option<&str>,
+        alias: String,
+        ipv6_link_local: bool,
+    ) -> [Self; 2] {
+        let setup = LinkChange {
+            alias: Some(alias),
+            ipv6_link_local: Some(ipv6_link_local),
+            ..LinkChange::default()
+        };
+        let up = LinkChange {
+            up: Some(true),
+            ..LinkChange::default()
+        };
+        [
+            Self::set_link(index, name, &setup),
+            Self::set_link(index, name, &up),
+        ]
     }
 
     pub fn delete_link(index: u32) -> Self {

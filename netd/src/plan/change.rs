@@ -79,12 +79,14 @@ pub enum Change {
         mac: MacAddr,
         host_mac: MacAddr,
         mtu: Option<u32>,
+        ipv6_link_local: bool,
     },
     CreateDummy {
         ns: String,
         name: String,
         mac: MacAddr,
         mtu: Option<u32>,
+        ipv6_link_local: bool,
     },
     SetLink {
         scope: Scope,

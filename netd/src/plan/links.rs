@@ -219,12 +219,14 @@ impl NsDiff<'_> {
                 mac: iface.mac,
                 host_mac: *host_mac,
                 mtu: iface.mtu,
+                ipv6_link_local: iface.ipv6_link_local,
             },
             InterfaceKind::Dummy => Change::CreateDummy {
                 ns: ns.clone(),
                 name: iface.name.clone(),
                 mac: iface.mac,
                 mtu: iface.mtu,
+                ipv6_link_local: iface.ipv6_link_local,
             },
         });
         for addr in &iface.addresses {

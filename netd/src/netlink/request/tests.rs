@@ -25,7 +25,7 @@ fn dummy_request_names_kind_alias_mac_index_and_is_exclusive() {
     assert_eq!(req.flags, CREATE);
     let msg = link_msg(&req);
     assert_eq!(msg.header.index, 7);
-    assert!(msg.header.flags.contains(LinkFlags::Up));
+    assert!(!msg.header.flags.contains(LinkFlags::Up));
     assert_eq!(info(msg), &[LinkInfo::Kind(InfoKind::Dummy)]);
     assert!(
         msg.attributes
