@@ -80,6 +80,7 @@ pub async fn run(
     apply: bool,
 ) -> Result<u8, CliError> {
     let desired = load_config(cli, config)?;
+    tracing::debug!(namespaces = desired.namespaces.len(), "config loaded");
     let mut session = open_session(&desired).await?;
     let plan =
         plan::plan(&desired, &session.observed, &session.state, prune).map_err(conflicts_error)?;

@@ -75,7 +75,7 @@ fn connect(rt: &tokio::runtime::Handle) -> io::Result<Handle> {
 impl Registry {
     /// Must be called from inside the tokio runtime.
     pub fn new(netns_dir: &Path) -> Result<Self, RegistryError> {
-        let worker = NsWorker::spawn().map_err(|source| RegistryError::Worker {
+        let worker = NsWorker::spawn(2).map_err(|source| RegistryError::Worker {
             ns: "host".into(),
             source,
         })?;

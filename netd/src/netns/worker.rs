@@ -4,8 +4,7 @@
 
 use std::fs::File;
 use std::os::fd::AsFd;
-use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
 use nix::sched::{CloneFlags, setns, unshare};
@@ -43,17 +42,31 @@ pub struct NsWorker {
 }
 
 impl NsWorker {
-    pub fn spawn() -> Result<Self, WorkerError> {
-        let host = File::open("/proc/self/ns/net").map_err(WorkerError::HostNs)?;
+    /// Starts `threads` namespace threads sharing one queue. Two keep both
+    /// cores busy reading namespaces; more buys nothing on small hosts.
+    pub fn spawn(threads: usize) -> Result<Self, WorkerError> {
         let (tx, rx) = mpsc::channel::<Job>();
-        thread::Builder::new()
-            .name("netd-netns".into())
-            .spawn(move || {
-                for job in rx {
-                    job(&host);
-                }
-            })
-            .map_err(WorkerError::Spawn)?;
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let host = File::open("/proc/self/ns/net").map_err(WorkerError::HostNs)?;
+            let rx = Arc::clone(&rx);
+            thread::Builder::new()
+                .name(format!("netd-netns-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only while waiting for the next job.
+                        let job = match rx.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&host),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(WorkerError::Spawn)?;
+        }
         Ok(NsWorker { jobs: tx })
     }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::change::{Change, LinkSettings, Scope};
+use super::host::HostLinks;
 use super::links::{diff_addresses, diff_namespace};
 use crate::model::Namespace;
 use crate::model::{ALIAS_PREFIX, Bridge, Desired, MacAddr, bridge_alias, bridge_mac};
@@ -123,6 +124,7 @@ pub fn plan(
     }
 
     let empty = NsObserved::default();
+    let host_links = HostLinks::new(&observed.host);
     for ns in desired.namespaces.values() {
         let pinned = observed.pinned.contains(&ns.name);
         if !pinned {
@@ -139,7 +141,7 @@ pub fn plan(
             .get(&ns.name)
             .filter(|_| pinned)
             .unwrap_or(&empty);
-        diff_namespace(ns, inside, &observed.host, &mut changes, &mut conflicts);
+        diff_namespace(ns, inside, &host_links, &mut changes, &mut conflicts);
     }
 
     // Host ends of veths whose namespace left the config, and bridges that
@@ -182,13 +184,7 @@ pub fn plan(
                 Some(Origin::Adopted) => {
                     if let Some(inside) = observed.namespaces.get(ns) {
                         let nothing = Namespace::empty(ns);
-                        diff_namespace(
-                            &nothing,
-                            inside,
-                            &observed.host,
-                            &mut changes,
-                            &mut conflicts,
-                        );
+                        diff_namespace(&nothing, inside, &host_links, &mut changes, &mut conflicts);
                     }
                     changes.push(Change::ReleaseNamespace { ns: ns.clone() });
                 }

@@ -7,6 +7,7 @@ use ipnet::IpNet;
 
 use super::change::{Change, LinkSettings, Scope};
 use super::diff::{Conflict, claimable, foreign};
+use super::host::HostLinks;
 use crate::model::{
     Interface, InterfaceKind, MacAddr, NETD_PROTO, Namespace, Route, host_link_alias, ns_link_alias,
 };
@@ -81,7 +82,7 @@ fn owned<'a>(
 struct NsDiff<'a> {
     ns: &'a Namespace,
     inside: &'a NsObserved,
-    host: &'a NsObserved,
+    host: &'a HostLinks<'a>,
     scope: Scope,
     /// Indexes (inside) of links this plan deletes or recreates: their
     /// addresses and routes go with them.
@@ -258,14 +259,7 @@ impl NsDiff<'_> {
                 });
             }
         }
-        for l in &self.host.links {
-            let Some(name) = l
-                .alias
-                .as_deref()
-                .and_then(|a| a.strip_prefix(&format!("netd:veth:{ns}/")))
-            else {
-                continue;
-            };
+        for &(name, l) in self.host.veths_of(ns) {
             let wanted = self
                 .ns
                 .interfaces
@@ -380,7 +374,7 @@ fn same_route(desired: &Route, observed: &Route, observed_dev: Option<&str>) -> 
 pub(super) fn diff_namespace(
     ns: &Namespace,
     inside: &NsObserved,
-    host: &NsObserved,
+    host: &HostLinks<'_>,
     out: &mut Vec<Change>,
     conflicts: &mut Vec<Conflict>,
 ) {

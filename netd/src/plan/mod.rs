@@ -3,6 +3,7 @@
 
 mod change;
 mod diff;
+mod host;
 mod links;
 
 pub use change::{Change, ChangeSummary, LinkSettings, Scope};
