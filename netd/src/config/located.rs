@@ -76,6 +76,8 @@ impl Lowered {
                 name: b.name.value.clone(),
                 addresses: strip(b.addresses),
                 mtu: b.mtu,
+                masquerade: false,
+                isolate: false,
             };
             desired.bridges.insert(b.name.value, bridge);
         }
@@ -91,6 +93,7 @@ impl Lowered {
                 sysctls: ns.sysctls.into_iter().map(|(k, v)| (k, v.value)).collect(),
                 interfaces,
                 routes: ns.routes.into_iter().map(|r| r.route).collect(),
+                publish: Vec::new(),
             };
             desired.namespaces.insert(ns.name.value, namespace);
         }

@@ -2,6 +2,7 @@
 //! against what the kernel has. No I/O here.
 
 mod naming;
+mod publish;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -11,6 +12,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 pub use naming::{MacAddr, default_host_link_name, stable_mac};
+pub use publish::{ChainRef, Policy, PolicyMode, PortRange, Proto, Publish};
 
 /// Route protocol number carried by every route netd installs, so that netd
 /// recognises its own routes and BIRD's `learn` does not ignore them (it skips
@@ -33,6 +35,8 @@ pub struct Desired {
     pub state_dir: PathBuf,
     pub bridges: BTreeMap<String, Bridge>,
     pub namespaces: BTreeMap<String, Namespace>,
+    /// How netd's nftables rules relate to the host's own firewall.
+    pub policy: Policy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,6 +44,11 @@ pub struct Bridge {
     pub name: String,
     pub addresses: Vec<IpNet>,
     pub mtu: Option<u32>,
+    /// Masquerade traffic from the bridge's subnets leaving by another link.
+    pub masquerade: bool,
+    /// Drop traffic between ports of this bridge (namespaces on it reach
+    /// the host and the outside, not each other).
+    pub isolate: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,6 +62,9 @@ pub struct Namespace {
     pub interfaces: Vec<Interface>,
     /// Includes the routes produced by the `gateway` shorthand.
     pub routes: Vec<Route>,
+    /// Ports of this namespace published on the host, one entry per
+    /// protocol and family (the config's `both` is expanded).
+    pub publish: Vec<Publish>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -103,6 +115,7 @@ impl Desired {
             state_dir,
             bridges: BTreeMap::new(),
             namespaces: BTreeMap::new(),
+            policy: Policy::default(),
         }
     }
 }
@@ -116,6 +129,7 @@ impl Namespace {
             sysctls: BTreeMap::new(),
             interfaces: Vec::new(),
             routes: Vec::new(),
+            publish: Vec::new(),
         }
     }
 }
