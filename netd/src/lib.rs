@@ -4,9 +4,11 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod firewall;
 pub mod model;
 pub mod netlink;
 pub mod netns;
+pub mod nft;
 pub mod observe;
 pub mod plan;
 pub mod state;

@@ -21,6 +21,10 @@ pub trait Kernel {
     async fn links(&self, scope: &Scope) -> Result<Vec<ObservedLink>, String>;
     async fn write_sysctls(&self, ns: &str, values: Vec<(String, String)>) -> Result<(), String>;
     fn save_state(&self, state: &State) -> Result<(), String>;
+    /// Sysctls of the host namespace, as paths under /proc/sys.
+    async fn write_host_sysctls(&self, values: Vec<(String, String)>) -> Result<(), String>;
+    /// One `nft -j -f` transaction.
+    async fn nft(&self, commands: String) -> Result<(), String>;
     /// Done with this namespace for now: its connection may be closed.
     fn release(&self, ns: &str);
 }

@@ -10,7 +10,7 @@ use futures::{StreamExt, stream};
 
 use super::{Kernel, Report};
 use crate::model::{bridge_alias, bridge_mac, host_link_alias, ns_link_alias};
-use crate::netlink::{LinkChange, Request, VethSpec};
+use crate::netlink::{BridgePortFlags, LinkChange, Request, VethSpec};
 use crate::observe::{NsObserved, Observed};
 use crate::plan::{Change, Plan, Scope};
 use crate::state::{Origin, State};
@@ -35,6 +35,10 @@ fn link_request(change: &Change, idx: &Indexes, host: &Indexes) -> Result<Reques
                     mac: settings.mac,
                     master,
                     alias: settings.alias.clone(),
+                    port: settings.isolated.map(|isolated| BridgePortFlags {
+                        hairpin: true,
+                        isolated,
+                    }),
                     ..LinkChange::default()
                 },
             ))
@@ -193,6 +197,7 @@ async fn apply_ns<K: Kernel>(
                 host_mac,
                 mtu,
                 ipv6_link_local,
+                isolated,
                 ..
             } => {
                 let lowered = match (&fd, host.get(bridge)) {
@@ -215,6 +220,7 @@ async fn apply_ns<K: Kernel>(
                             None,
                             ns_link_alias(ns, name),
                             *ipv6_link_local,
+                            None,
                         );
                         for req in peer {
                             peer_setup.push((c.clone(), req));
@@ -224,6 +230,10 @@ async fn apply_ns<K: Kernel>(
                             Some(host_name),
                             host_link_alias(ns, name),
                             false,
+                            Some(BridgePortFlags {
+                                hairpin: true,
+                                isolated: *isolated,
+                            }),
                         );
                         Ok(vec![create, mark, up])
                     }
@@ -247,6 +257,7 @@ async fn apply_ns<K: Kernel>(
                     None,
                     ns_link_alias(ns, name),
                     *ipv6_link_local,
+                    None,
                 );
                 dummies.add_all(c, Ok(vec![create, mark, up]), &mut report);
             }
@@ -344,6 +355,25 @@ pub async fn apply<K: Kernel>(
         .cloned()
         .collect();
     let host = apply_host(kernel, &host_changes, observed, &mut report).await;
+    // Bridges exist now; their sysctls can be set.
+    let host_sysctls: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c, Change::SetHostSysctl { .. }))
+        .collect();
+    if !host_sysctls.is_empty() {
+        let values = host_sysctls
+            .iter()
+            .filter_map(|c| match c {
+                Change::SetHostSysctl { key, value, .. } => Some((key.clone(), value.clone())),
+                _ => None,
+            })
+            .collect();
+        let result = kernel.write_host_sysctls(values).await;
+        for c in host_sysctls {
+            report.push(c.clone(), result.clone());
+        }
+    }
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "host done"
@@ -374,6 +404,23 @@ pub async fn apply<K: Kernel>(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "namespaces configured"
     );
+
+    // The table last: its DNAT targets exist by now.
+    for c in &plan.changes {
+        match c {
+            Change::ReplaceTable { commands, .. } => {
+                report.push(c.clone(), kernel.nft(commands.clone()).await);
+            }
+            Change::HostRules { commands, .. } => {
+                report.push(c.clone(), kernel.nft(commands.clone()).await);
+            }
+            Change::DeleteTable => {
+                let commands = crate::nft::delete_commands().to_string();
+                report.push(c.clone(), kernel.nft(commands).await);
+            }
+            _ => {}
+        }
+    }
 
     let mut forgotten = false;
     for c in &plan.changes {

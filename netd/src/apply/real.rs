@@ -84,6 +84,27 @@ impl Kernel for RealKernel<'_> {
             .map_err(|e| e.to_string())
     }
 
+    async fn write_host_sysctls(&self, values: Vec<(String, String)>) -> Result<(), String> {
+        self.registry
+            .run_in(None, move || {
+                for (key, value) in values {
+                    let path = std::path::Path::new("/proc/sys").join(&key);
+                    std::fs::write(&path, &value)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| e.to_string())?
+    }
+
+    async fn nft(&self, commands: String) -> Result<(), String> {
+        let run = move || crate::nft::apply(&commands).map_err(|e| e.to_string());
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(|e| e.to_string())?
+    }
+
     fn release(&self, ns: &str) {
         self.registry.forget(ns);
     }

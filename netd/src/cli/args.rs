@@ -92,6 +92,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Inspect the host firewall against netd's published ports
+    #[command(
+        after_help = "Examples:\n  netd firewall show\n  netd firewall explain web:80\n  netd firewall check"
+    )]
+    Firewall {
+        #[command(subcommand)]
+        command: super::firewall::FirewallCommand,
+    },
     /// Run a command inside a namespace (network only; the filesystem stays the host's).
     #[command(after_help = "Example:\n  netd exec web -- ip -br addr")]
     Exec {

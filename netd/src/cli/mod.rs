@@ -7,6 +7,7 @@ mod check;
 mod converge;
 mod destroy;
 mod exec;
+mod firewall;
 mod output;
 mod status;
 
@@ -85,6 +86,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Destroy { name, all, json } => {
             destroy::run(&cli, name.as_deref(), *all, *json).await
         }
+        Command::Firewall { command } => firewall::run(&cli, command).await,
         Command::Exec { .. } => Err(CliError::Usage(
             "exec is handled before the runtime starts".into(),
         )),

@@ -52,9 +52,19 @@ struct BridgeStatus {
 }
 
 #[derive(Serialize)]
+struct NftStatus {
+    /// Whether `table inet netd` exists.
+    table: bool,
+    rules: usize,
+    /// netd's tagged rules in host chains (integrate mode).
+    host_rules: Vec<crate::nft::TaggedRule>,
+}
+
+#[derive(Serialize)]
 struct Status {
     namespaces: Vec<NamespaceStatus>,
     bridges: Vec<BridgeStatus>,
+    nftables: NftStatus,
 }
 
 fn link_status(l: &ObservedLink, o: &NsObserved) -> LinkStatus {
@@ -136,9 +146,16 @@ fn collect(session: &super::converge::Session, netns_dir: &std::path::Path) -> S
                 .collect(),
         })
         .collect();
+    let nft = &session.observed.nft;
+    let nftables = NftStatus {
+        table: nft.table.is_some(),
+        rules: nft.table.as_ref().map_or(0, |(_, n)| *n),
+        host_rules: nft.tagged.clone(),
+    };
     Status {
         namespaces,
         bridges,
+        nftables,
     }
 }
 
@@ -161,6 +178,13 @@ fn print_text(status: &Status) {
             } else {
                 b.ports.join(" ")
             }
+        );
+    }
+    if status.nftables.table {
+        println!(
+            "nftables: table inet netd, {} rules; {} netd rules in host chains",
+            status.nftables.rules,
+            status.nftables.host_rules.len()
         );
     }
     for ns in &status.namespaces {

@@ -3,22 +3,33 @@
 //! out, so that one run finds every problem.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use toml::Spanned;
 
 use super::located::{Bridge, Interface, Kind, Lowered, Namespace};
+use super::policy::lower_policy;
+use super::publish::lower_publish;
 use super::report::{At, Loc, Report, join_key};
 use super::routes::{lower_route, shorthand_routes};
 use super::schema::{self, SysctlTable, SysctlValue};
 use super::values;
-use crate::model::{self, default_host_link_name, stable_mac};
+use crate::model::{self, Policy, default_host_link_name, stable_mac};
 
-pub(super) fn lower(file: schema::File, report: &mut Report<'_>) -> Lowered {
+/// `dir` is the config file's directory, against which a relative policy
+/// path is read.
+pub(super) fn lower(file: schema::File, dir: &Path, report: &mut Report<'_>) -> Lowered {
     let mut netns_dir = PathBuf::from(model::DEFAULT_NETNS_DIR);
     let mut state_dir = PathBuf::from(model::DEFAULT_STATE_DIR);
+    let mut policy = Policy::default();
     if let Some(daemon) = file.daemon.map(Spanned::into_inner) {
+        if let Some(p) = daemon.policy {
+            let loc = Loc::new(join_key("daemon", "policy"), p.span());
+            if let Some(loaded) = lower_policy(report, &loc, p.get_ref(), dir) {
+                policy = loaded;
+            }
+        }
         let dirs = [
             (daemon.netns_dir, "netns_dir", &mut netns_dir),
             (daemon.state_dir, "state_dir", &mut state_dir),
@@ -47,6 +58,7 @@ pub(super) fn lower(file: schema::File, report: &mut Report<'_>) -> Lowered {
         state_dir,
         bridges,
         namespaces,
+        policy,
     }
 }
 
@@ -62,6 +74,8 @@ fn lower_bridge(report: &mut Report<'_>, name: Spanned<String>, b: schema::Bridg
         addresses,
         addresses_complete,
         mtu,
+        masquerade: b.masquerade,
+        isolate: b.isolate,
     }
 }
 
@@ -98,12 +112,27 @@ fn lower_namespace(
         ));
     }
 
+    let mut publish = Vec::new();
+    for (i, p) in ns.publish.into_iter().enumerate() {
+        let ploc = loc.item("publish", i, p.span());
+        let lowered = lower_publish(
+            report,
+            &ns_name,
+            ploc,
+            p.into_inner(),
+            &interfaces,
+            addresses_complete,
+        );
+        publish.extend(lowered);
+    }
+
     Namespace {
         name: loc.at(ns_name),
         loopback,
         sysctls,
         interfaces,
         routes,
+        publish,
         addresses_complete,
     }
 }

@@ -1,19 +1,18 @@
-//! Text to `schema::File`. TOML syntax errors are all reported (the toml
-//! parser recovers); a schema error (unknown key, wrong type) stops serde,
-//! so only the first one is.
+//! Text to `schema::File` or `schema::PolicyFile`. TOML syntax errors are
+//! all reported (the toml parser recovers); a schema error (unknown key,
+//! wrong type) stops serde, so only the first one is.
 //!
 //! `toml::de::Error` exposes a message and a byte span but not the key path
 //! it collected, so the path is recovered by finding the span in the parsed
 //! document tree.
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::report::{Report, Span, join_key};
-use super::schema;
 
-pub(super) fn read(text: &str, report: &mut Report<'_>) -> Option<schema::File> {
+pub(super) fn read<T: DeserializeOwned>(text: &str, report: &mut Report<'_>) -> Option<T> {
     let (root, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         for e in &syntax {
@@ -22,7 +21,7 @@ pub(super) fn read(text: &str, report: &mut Report<'_>) -> Option<schema::File> 
         return None;
     }
     let tree = root.clone();
-    match schema::File::deserialize(toml::Deserializer::from(root)) {
+    match T::deserialize(toml::Deserializer::from(root)) {
         Ok(file) => Some(file),
         Err(e) => {
             report_toml_error(report, &tree, &e);
@@ -43,6 +42,8 @@ fn report_toml_error(report: &mut Report<'_>, root: &Spanned<DeTable<'_>>, e: &t
     let quoted = report.text().get(span.clone()).unwrap_or_default();
     let header = found.header.map(|(_, key)| key).unwrap_or_default();
     let key = match found.innermost {
+        // The top-level table is the only one without a span of its own.
+        _ if span.is_empty() && e.message().starts_with("missing field") => String::new(),
         Some((_, key)) => key,
         // A duplicate key is not in the tree: name it under the table that
         // the last header before it opened.

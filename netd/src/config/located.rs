@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 
 use super::report::{At, Loc};
-use crate::model::{self, MacAddr, Route};
+use crate::model::{self, MacAddr, Policy, PortRange, Route};
 
 pub(super) struct Lowered {
     pub netns_dir: PathBuf,
     pub state_dir: PathBuf,
     pub bridges: Vec<Bridge>,
     pub namespaces: Vec<Namespace>,
+    pub policy: Policy,
 }
 
 pub(super) struct Bridge {
@@ -23,6 +24,8 @@ pub(super) struct Bridge {
     /// As for `Namespace`.
     pub addresses_complete: bool,
     pub mtu: Option<u32>,
+    pub masquerade: bool,
+    pub isolate: bool,
 }
 
 pub(super) struct Namespace {
@@ -32,6 +35,7 @@ pub(super) struct Namespace {
     pub interfaces: Vec<Interface>,
     /// Explicit routes, then those of the `gateway` shorthand.
     pub routes: Vec<LocatedRoute>,
+    pub publish: Vec<Publish>,
     /// False when an address was left out as invalid: checks that look for
     /// a gateway's subnet would then report errors that are not there.
     pub addresses_complete: bool,
@@ -67,17 +71,27 @@ pub(super) struct LocatedRoute {
     pub device: Option<Loc>,
 }
 
+/// One `[[publish]]` table, already expanded.
+pub(super) struct Publish {
+    /// The table's header.
+    pub loc: Loc,
+    pub port: At<PortRange>,
+    /// One per protocol and family, in model order.
+    pub entries: Vec<model::Publish>,
+}
+
 impl Lowered {
     /// Only meaningful when lowering and validation reported nothing.
     pub fn into_model(self) -> model::Desired {
         let mut desired = model::Desired::empty(self.netns_dir, self.state_dir);
+        desired.policy = self.policy;
         for b in self.bridges {
             let bridge = model::Bridge {
                 name: b.name.value.clone(),
                 addresses: strip(b.addresses),
                 mtu: b.mtu,
-                masquerade: false,
-                isolate: false,
+                masquerade: b.masquerade,
+                isolate: b.isolate,
             };
             desired.bridges.insert(b.name.value, bridge);
         }
@@ -93,7 +107,7 @@ impl Lowered {
                 sysctls: ns.sysctls.into_iter().map(|(k, v)| (k, v.value)).collect(),
                 interfaces,
                 routes: ns.routes.into_iter().map(|r| r.route).collect(),
-                publish: Vec::new(),
+                publish: ns.publish.into_iter().flat_map(|p| p.entries).collect(),
             };
             desired.namespaces.insert(ns.name.value, namespace);
         }

@@ -5,11 +5,17 @@
 //! value), `validate` (checks across the file), then `located` → model.
 //! Errors are collected in a `report::Report` and sorted by position.
 //! `testdata/config/valid.toml` is a complete example of the format.
+//!
+//! `[daemon] policy` names one of the policies in `/policies` (built into
+//! the binary) or a policy file of the same format, read by `policy`; its
+//! errors carry the policy file's own name, line and key.
 
 mod build;
 mod deserialize;
 mod error;
 mod located;
+mod policy;
+mod publish;
 mod report;
 mod routes;
 mod schema;
@@ -29,7 +35,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub fn load(path: &Path) -> Result<Desired, ConfigErrors> {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, &file),
+        Ok(text) => parse_in(&text, &file, path.parent().unwrap_or(Path::new(""))),
         Err(e) => Err(ConfigError {
             file,
             line: 0,
@@ -41,13 +47,22 @@ pub fn load(path: &Path) -> Result<Desired, ConfigErrors> {
     }
 }
 
-/// Same, from text; `file` is the name used in error messages.
+/// Same, from text; `file` is the name used in error messages, and a
+/// relative policy path is read from its directory.
 pub fn parse(text: &str, file: &str) -> Result<Desired, ConfigErrors> {
+    parse_in(
+        text,
+        file,
+        Path::new(file).parent().unwrap_or(Path::new("")),
+    )
+}
+
+fn parse_in(text: &str, file: &str, dir: &Path) -> Result<Desired, ConfigErrors> {
     let mut report = report::Report::new(file, text);
-    let Some(schema) = deserialize::read(text, &mut report) else {
+    let Some(schema) = deserialize::read::<schema::File>(text, &mut report) else {
         return Err(report.finish().expect_err("read failed without an error"));
     };
-    let lowered = build::lower(schema, &mut report);
+    let lowered = build::lower(schema, dir, &mut report);
     validate::check(&lowered, &mut report);
     report.finish()?;
     Ok(lowered.into_model())

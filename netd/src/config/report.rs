@@ -109,6 +109,12 @@ impl<'a> Report<'a> {
         });
     }
 
+    /// Errors of another file this one refers to (a policy file): they keep
+    /// their own file, line and key.
+    pub fn extend(&mut self, errors: ConfigErrors) {
+        self.errors.extend(errors.0);
+    }
+
     /// 1-based line of a location, for messages that point at a second spot
     /// ("already used at line 12").
     pub fn line_of(&self, loc: &Loc) -> usize {
@@ -130,11 +136,14 @@ impl<'a> Report<'a> {
 
     /// Sorted by position so that output is stable and reads top to bottom;
     /// the sort is stable, so errors at one spot keep the order of checks.
+    /// Errors of other files come after this file's.
     pub fn finish(mut self) -> Result<(), ConfigErrors> {
         if self.errors.is_empty() {
             return Ok(());
         }
-        self.errors.sort_by_key(|e| (e.line, e.column));
+        let own = self.file;
+        self.errors
+            .sort_by_key(|e| (e.file != own, e.line, e.column));
         self.errors.dedup();
         Err(ConfigErrors(self.errors))
     }

@@ -18,7 +18,7 @@ pub(super) fn lower_route(
         .map(|g| loc.field("gateway", g.span()).at(g.into_inner()));
     let gw = gateway
         .as_ref()
-        .and_then(|g| values::ip(report, &g.loc, &g.value));
+        .and_then(|g| values::ip(report, &g.loc, &g.value, "a gateway"));
     let device = r
         .device
         .map(|d| loc.field("device", d.span()).at(d.into_inner()));
@@ -88,7 +88,7 @@ pub(super) fn shorthand_routes(
     };
     let mut routes: Vec<LocatedRoute> = Vec::new();
     for g in located {
-        let Some(ip) = values::ip(report, &g.loc, &g.value) else {
+        let Some(ip) = values::ip(report, &g.loc, &g.value, "a gateway") else {
             continue;
         };
         if let Some(first) = routes

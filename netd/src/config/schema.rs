@@ -1,7 +1,8 @@
-//! The TOML file as serde sees it. Every value the user writes is wrapped in
-//! `Spanned` so that later checks can point at it; values are kept as the
-//! user wrote them (strings, `i64`) and interpreted in `build`, where a bad
-//! one becomes an error next to all the others instead of stopping serde.
+//! The TOML file, and the policy file it may name, as serde sees them. Every
+//! value the user writes is wrapped in `Spanned` so that later checks can
+//! point at it; values are kept as the user wrote them (strings, `i64`) and
+//! interpreted in `build`, where a bad one becomes an error next to all the
+//! others instead of stopping serde.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -25,6 +26,7 @@ pub(super) struct File {
 pub(super) struct Daemon {
     pub netns_dir: Option<Spanned<String>>,
     pub state_dir: Option<Spanned<String>>,
+    pub policy: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,6 +35,10 @@ pub(super) struct Bridge {
     #[serde(default)]
     pub addresses: Vec<Spanned<String>>,
     pub mtu: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub masquerade: bool,
+    #[serde(default)]
+    pub isolate: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,6 +53,8 @@ pub(super) struct Namespace {
     pub interface: Vec<Spanned<Interface>>,
     #[serde(default)]
     pub route: Vec<Spanned<Route>>,
+    #[serde(default)]
+    pub publish: Vec<Spanned<Publish>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +79,60 @@ pub(super) struct Route {
     pub device: Option<Spanned<String>>,
     pub table: Option<Spanned<TableRef>>,
     pub metric: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Publish {
+    pub port: Spanned<PortSpec>,
+    pub to_port: Option<Spanned<PortSpec>>,
+    pub proto: Option<Spanned<String>>,
+    pub host_address: Option<Spanned<String>>,
+    pub family: Option<Spanned<String>>,
+}
+
+/// A policy file (`[daemon] policy`), a document of its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PolicyFile {
+    pub mode: Spanned<String>,
+    #[serde(default)]
+    pub integrate: Integrate,
+    #[serde(default)]
+    pub strict: Strict,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Integrate {
+    #[serde(default)]
+    pub chain: Vec<Spanned<Chain>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Chain {
+    pub family: Spanned<String>,
+    pub table: Spanned<String>,
+    pub chain: Spanned<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Strict {
+    #[serde(default)]
+    pub allow_ports: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub allow_addresses: Vec<Spanned<String>>,
+}
+
+/// `port = 8080` or `port = "8000-8010"`.
+#[derive(Debug)]
+pub(super) enum PortSpec {
+    /// Wide enough for any TOML integer, so that the range error shows the
+    /// number as written.
+    Number(i128),
+    Text(String),
 }
 
 /// `gateway = "10.0.0.1"` or `gateway = ["10.0.0.1", "fd00::1"]`.
@@ -142,6 +204,28 @@ impl<'de> Deserialize<'de> for TableRef {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<TableRef, E> {
                 Ok(TableRef::Name(v.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PortSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a port (1..=65535) or a range such as "8000-8010""#)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PortSpec, E> {
+                Ok(PortSpec::Number(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PortSpec, E> {
+                Ok(PortSpec::Number(v.into()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PortSpec, E> {
+                Ok(PortSpec::Text(v.to_owned()))
             }
         }
         d.deserialize_any(V)

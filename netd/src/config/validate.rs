@@ -1,5 +1,6 @@
 //! Checks across the file: names and addresses that must be unique, bridges
-//! that must exist, gateways that must be reachable. Each finds every
+//! that must exist, gateways that must be reachable, host ports published
+//! once. Each finds every
 //! instance, so that one run of `netd check` shows all of them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,6 +9,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::located::{Bridge, Kind, LocatedRoute, Lowered, Namespace};
+use super::publish;
 use super::report::{At, Loc, Report};
 use super::routes::family;
 
@@ -33,6 +35,7 @@ pub(super) fn check(l: &Lowered, report: &mut Report<'_>) {
         routes_unique(ns, report);
         bridge_subnets(ns, &bridges, report);
     }
+    publish::clashes(l, report);
 }
 
 /// Everything that lands in the host namespace: bridges and the host ends
@@ -123,7 +126,7 @@ fn interface_names_unique(ns: &Namespace, report: &mut Report<'_>) {
 }
 
 /// Reports every occurrence of a value after its first one in the file.
-fn once_each<'a, T: Ord + Copy>(
+pub(super) fn once_each<'a, T: Ord + Copy>(
     report: &mut Report<'_>,
     items: impl IntoIterator<Item = (T, &'a Loc)>,
     message: impl Fn(T, &str) -> String,

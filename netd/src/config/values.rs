@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 
 use super::report::{Loc, Report};
-use super::schema::TableRef;
-use crate::model::MacAddr;
+use super::schema::{PortSpec, TableRef};
+use crate::model::{MacAddr, PortRange};
 
 /// Linux's IFNAMSIZ (16) minus the trailing NUL.
 const MAX_LINK_NAME: usize = 15;
@@ -85,13 +85,14 @@ pub(super) fn cidr(report: &mut Report<'_>, loc: &Loc, text: &str) -> Option<IpN
     None
 }
 
-pub(super) fn ip(report: &mut Report<'_>, loc: &Loc, text: &str) -> Option<IpAddr> {
+/// One address; `what` names it in the error ("a gateway").
+pub(super) fn ip(report: &mut Report<'_>, loc: &Loc, text: &str, what: &str) -> Option<IpAddr> {
     if let Ok(ip) = text.parse() {
         return Some(ip);
     }
     let message = match text.split_once('/') {
         Some((addr, _)) if addr.parse::<IpAddr>().is_ok() => {
-            format!("`{text}` is a network; a gateway is one address: write `{addr}`")
+            format!("`{text}` is a network; {what} is one address: write `{addr}`")
         }
         _ => format!("`{text}` is not a valid IP address (e.g. `10.88.0.1` or `fd88::1`)"),
     };
@@ -152,6 +153,55 @@ pub(super) fn metric(report: &mut Report<'_>, loc: &Loc, n: i64) -> Option<u32> 
         );
     }
     m
+}
+
+/// A port or port range as `port` and `to_port` take it.
+pub(super) fn port_range(report: &mut Report<'_>, loc: &Loc, spec: &PortSpec) -> Option<PortRange> {
+    let parsed = match spec {
+        PortSpec::Number(n) => match u16::try_from(*n) {
+            Ok(port) if port != 0 => Ok(PortRange::single(port)),
+            _ => Err(port_out_of_range(&n.to_string())),
+        },
+        PortSpec::Text(text) => parse_port_range(text),
+    };
+    parsed.map_err(|message| report.error(loc, message)).ok()
+}
+
+/// `8080` or `8000-8010`; the error is the message to report.
+pub(super) fn parse_port_range(text: &str) -> Result<PortRange, String> {
+    let malformed = || {
+        format!(
+            "`{text}` is not a port or a port range; write one port (`8080`) or a range \
+             (`8000-8010`)"
+        )
+    };
+    let port = |s: &str| {
+        let s = s.trim();
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(malformed());
+        }
+        match s.parse::<u16>() {
+            Ok(p) if p != 0 => Ok(p),
+            _ => Err(port_out_of_range(s)),
+        }
+    };
+    let (start, end) = match text.split_once('-') {
+        Some((a, b)) => (port(a)?, port(b)?),
+        None => {
+            let p = port(text)?;
+            (p, p)
+        }
+    };
+    if start > end {
+        return Err(format!(
+            "`{text}` starts after it ends; write `{end}-{start}`"
+        ));
+    }
+    Ok(PortRange { start, end })
+}
+
+fn port_out_of_range(shown: &str) -> String {
+    format!("port {shown} is out of range; use 1..=65535")
 }
 
 /// Routing table: a number or one of the names in `/etc/iproute2/rt_tables`

@@ -4,7 +4,8 @@ use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{
-    InfoKind, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
+    InfoBridgePort, InfoKind, InfoPortData, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo,
+    LinkMessage,
 };
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage as Msg};
@@ -149,8 +150,18 @@ fn parse_link(msg: LinkMessage) -> ObservedLink {
             }
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
-                    if let LinkInfo::Kind(kind) = info {
-                        link.kind = Some(kind_name(&kind));
+                    match info {
+                        LinkInfo::Kind(kind) => link.kind = Some(kind_name(&kind)),
+                        LinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
+                            for a in attrs {
+                                match a {
+                                    InfoBridgePort::HairpinMode(v) => link.hairpin = Some(v),
+                                    InfoBridgePort::Isolated(v) => link.isolated = Some(v),
+                                    _ => {}
+                                }
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }

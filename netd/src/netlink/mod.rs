@@ -7,4 +7,4 @@ mod request;
 
 pub use dump::{DumpError, DumpSocket};
 pub use exec::{NlError, execute};
-pub use request::{LinkChange, Request, VethSpec};
+pub use request::{BridgePortFlags, LinkChange, Request, VethSpec};

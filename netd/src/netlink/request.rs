@@ -14,8 +14,8 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressHeaderFlags, AddressMessage, AddressProtocol,
 };
 use netlink_packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoVeth, LinkAttribute,
-    LinkFlags, LinkInfo, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridgePort, InfoData, InfoKind, InfoPortData,
+    InfoPortKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -91,6 +91,18 @@ pub struct LinkChange {
     /// bridge ports, which need no address of their own: without it each
     /// new port's DAD and MLD packets flood every other port of the bridge.
     pub ipv6_link_local: Option<bool>,
+    /// Bridge port flags, for links enslaved to a bridge.
+    pub port: Option<BridgePortFlags>,
+}
+
+/// The bridge port settings netd manages on its veths' host ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BridgePortFlags {
+    /// Let frames leave by the port they came in: a namespace reaching a
+    /// published port through the host comes back on its own port.
+    pub hairpin: bool,
+    /// Isolated ports cannot talk to each other, only to the bridge.
+    pub isolated: bool,
 }
 
 impl Request {
@@ -167,6 +179,15 @@ impl Request {
         if let Some(master) = change.master {
             msg.attributes.push(LinkAttribute::Controller(master));
         }
+        if let Some(port) = change.port {
+            msg.attributes.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::PortKind(InfoPortKind::Bridge),
+                LinkInfo::PortData(InfoPortData::BridgePort(vec![
+                    InfoBridgePort::HairpinMode(port.hairpin),
+                    InfoBridgePort::Isolated(port.isolated),
+                ])),
+            ]));
+        }
         if let Some(link_local) = change.ipv6_link_local {
             let mode = if link_local {
                 In6AddrGenMode::Eui64
@@ -179,7 +200,9 @@ impl Request {
                 )]));
         }
         Request {
-            msg: Msg::SetLink(msg),
+            // RTM_NEWLINK without NLM_F_CREATE changes an existing link, and
+            // unlike RTM_SETLINK it also applies bridge port settings.
+            msg: Msg::NewLink(msg),
             flags: CHANGE,
         }
     }
@@ -193,10 +216,12 @@ impl Request {
         name: Option<&str>,
         alias: String,
         ipv6_link_local: bool,
+        port: Option<BridgePortFlags>,
     ) -> [Self; 2] {
         let setup = LinkChange {
             alias: Some(alias),
             ipv6_link_local: Some(ipv6_link_local),
+            port,
             ..LinkChange::default()
         };
         let up = LinkChange {
@@ -317,11 +342,11 @@ fn family(addr: IpAddr) -> AddressFamily {
 impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (op, body) = match &self.msg {
-            Msg::NewLink(m) => (
+            Msg::NewLink(m) if self.flags & NLM_F_CREATE != 0 => (
                 "newlink",
                 format!("{:?} {:?}", m.header.index, m.attributes),
             ),
-            Msg::SetLink(m) => (
+            Msg::NewLink(m) | Msg::SetLink(m) => (
                 "setlink",
                 format!(
                     "{:?} {:?} {:?}",

@@ -22,6 +22,9 @@ pub struct ObservedLink {
     pub mtu: u32,
     pub up: bool,
     pub master: Option<u32>,
+    /// Bridge port flags, for links enslaved to a bridge.
+    pub hairpin: Option<bool>,
+    pub isolated: Option<bool>,
 }
 
 impl ObservedLink {
@@ -92,4 +95,8 @@ pub struct Observed {
     pub namespaces: BTreeMap<String, NsObserved>,
     /// Every live pin in the netns directory, netd's or not.
     pub pinned: BTreeSet<String>,
+    /// netd's table and tagged rules, and the host's chains.
+    pub nft: crate::nft::NftObserved,
+    /// The host sysctls the config sets on netd's bridges.
+    pub host_sysctls: BTreeMap<String, Option<String>>,
 }

@@ -20,6 +20,8 @@ pub enum ObserveError {
     },
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error("reading table inet netd: {0}")]
+    Nft(crate::nft::NftError),
 }
 
 /// Namespaces read in parallel; two cores gain little beyond a handful.
@@ -101,9 +103,34 @@ pub async fn observe(
     // The host's link table is the largest single read; it overlaps with
     // the namespaces'.
     let (host, namespaces) = futures::try_join!(read_ns(registry, None, Vec::new()), namespaces)?;
+    let keys = crate::nft::localnet_keys(desired);
+    let host_sysctls = registry
+        .run_in(None, move || {
+            keys.into_iter()
+                .map(|k| {
+                    let v = std::fs::read_to_string(std::path::Path::new("/proc/sys").join(&k))
+                        .ok()
+                        .map(|s| s.trim().to_string());
+                    (k, v)
+                })
+                .collect()
+        })
+        .await?;
+    let nft = match tokio::task::spawn_blocking(crate::nft::read_host).await {
+        Ok(Ok(found)) => found,
+        // Without publishes netd needs no nftables at all, not even nft.
+        Ok(Err(e)) if !crate::nft::needed(desired) => {
+            tracing::debug!(error = %e, "cannot read the nftables ruleset; none needed");
+            crate::nft::NftObserved::default()
+        }
+        Ok(Err(e)) => return Err(ObserveError::Nft(e)),
+        Err(e) => return Err(ObserveError::Nft(crate::nft::NftError::Nft(e.to_string()))),
+    };
     Ok(Observed {
         host,
         namespaces,
         pinned,
+        nft,
+        host_sysctls,
     })
 }

@@ -42,6 +42,8 @@ pub struct LinkSettings {
     pub master: Option<String>,
     /// Ownership mark to set on a link netd made but did not get to mark.
     pub alias: Option<String>,
+    /// Bridge port isolation (and hairpin, always on for netd's ports).
+    pub isolated: Option<bool>,
 }
 
 impl LinkSettings {
@@ -80,6 +82,8 @@ pub enum Change {
         host_mac: MacAddr,
         mtu: Option<u32>,
         ipv6_link_local: bool,
+        /// Bridge port isolation of the host end.
+        isolated: bool,
     },
     CreateDummy {
         ns: String,
@@ -120,6 +124,29 @@ pub enum Change {
         key: String,
         value: String,
         was: Option<String>,
+    },
+    /// A sysctl of one of netd's bridges, in the host namespace.
+    SetHostSysctl {
+        key: String,
+        value: String,
+        was: Option<String>,
+    },
+    /// Replace the contents of `table inet netd` in one transaction.
+    ReplaceTable {
+        rules: usize,
+        elements: usize,
+        /// The `nft -j` commands; not part of the summary.
+        #[serde(skip)]
+        commands: String,
+    },
+    DeleteTable,
+    /// netd's tagged accept rules in host chains (integrate mode): `add`
+    /// rules to be in place, `remove` stale ones to go, in one transaction.
+    HostRules {
+        add: usize,
+        remove: usize,
+        #[serde(skip)]
+        commands: String,
     },
 }
 
@@ -168,6 +195,11 @@ fn settings_text(s: &LinkSettings) -> String {
     }
     if let Some(a) = &s.alias {
         parts.push(format!("mark {a}"));
+    }
+    match s.isolated {
+        Some(true) => parts.push("isolated port, hairpin".to_string()),
+        Some(false) => parts.push("hairpin port".to_string()),
+        None => {}
     }
     parts.join(", ")
 }
@@ -289,6 +321,39 @@ impl Change {
                     Some(old) => format!("{old} -> {value}"),
                     None => format!("= {value}"),
                 },
+            ),
+            Change::SetHostSysctl { key, value, was } => s(
+                "modify",
+                "sysctl",
+                None,
+                key.clone(),
+                match was {
+                    Some(old) => format!("{old} -> {value}"),
+                    None => format!("= {value}"),
+                },
+            ),
+            Change::ReplaceTable {
+                rules, elements, ..
+            } => s(
+                "modify",
+                "nftables",
+                None,
+                format!("table inet {}", crate::nft::TABLE),
+                format!("{rules} rules, {elements} map elements"),
+            ),
+            Change::HostRules { add, remove, .. } => s(
+                "modify",
+                "nftables",
+                None,
+                "netd's rules in host chains".into(),
+                format!("{add} accept rules in place, {remove} replaced or removed"),
+            ),
+            Change::DeleteTable => s(
+                "delete",
+                "nftables",
+                None,
+                format!("table inet {}", crate::nft::TABLE),
+                String::new(),
             ),
         }
     }

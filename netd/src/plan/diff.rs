@@ -107,6 +107,55 @@ fn diff_bridge(
     );
 }
 
+/// `route_localnet` on bridges, and `table inet netd`: replaced whenever its
+/// marker or rule count differ from what the config renders (also after
+/// `nft flush ruleset` or a reload that dropped it), deleted when the config
+/// needs none.
+fn diff_firewall(
+    desired: &Desired,
+    observed: &Observed,
+    out: &mut Vec<Change>,
+    conflicts: &mut Vec<Conflict>,
+) {
+    for key in crate::nft::localnet_keys(desired) {
+        let was = observed.host_sysctls.get(&key).cloned().flatten();
+        if was.as_deref() != Some("1") {
+            out.push(Change::SetHostSysctl {
+                key,
+                value: "1".into(),
+                was,
+            });
+        }
+    }
+    match (crate::nft::render(desired), &observed.nft.table) {
+        (Some(r), Some((Some(fp), rules))) if *fp == r.fingerprint && *rules == r.rules => {}
+        (Some(r), _) => out.push(Change::ReplaceTable {
+            rules: r.rules,
+            elements: r.elements,
+            commands: r.commands.to_string(),
+        }),
+        (None, Some(_)) => out.push(Change::DeleteTable),
+        (None, None) => {}
+    }
+    match crate::nft::integrate_wanted(desired, &observed.nft) {
+        Ok(wanted) => {
+            if let Some((add, remove, commands)) =
+                crate::nft::integrate_commands(&wanted, &observed.nft)
+            {
+                out.push(Change::HostRules {
+                    add,
+                    remove,
+                    commands: commands.to_string(),
+                });
+            }
+        }
+        Err(problem) => conflicts.push(Conflict {
+            object: "policy integrate".into(),
+            problem,
+        }),
+    }
+}
+
 /// Computes the changes that make the kernel match `desired`. `prune` also
 /// removes netd's namespaces and bridges that the config no longer names.
 pub fn plan(
@@ -141,7 +190,14 @@ pub fn plan(
             .get(&ns.name)
             .filter(|_| pinned)
             .unwrap_or(&empty);
-        diff_namespace(ns, inside, &host_links, &mut changes, &mut conflicts);
+        diff_namespace(
+            ns,
+            &desired.bridges,
+            inside,
+            &host_links,
+            &mut changes,
+            &mut conflicts,
+        );
     }
 
     // Host ends of veths whose namespace left the config, and bridges that
@@ -184,7 +240,14 @@ pub fn plan(
                 Some(Origin::Adopted) => {
                     if let Some(inside) = observed.namespaces.get(ns) {
                         let nothing = Namespace::empty(ns);
-                        diff_namespace(&nothing, inside, &host_links, &mut changes, &mut conflicts);
+                        diff_namespace(
+                            &nothing,
+                            &desired.bridges,
+                            inside,
+                            &host_links,
+                            &mut changes,
+                            &mut conflicts,
+                        );
                     }
                     changes.push(Change::ReleaseNamespace { ns: ns.clone() });
                 }
@@ -198,6 +261,8 @@ pub fn plan(
     if !prune {
         orphans.extend(stale_ns.iter().map(|ns| format!("links of namespace {ns}")));
     }
+
+    diff_firewall(desired, observed, &mut changes, &mut conflicts);
 
     if conflicts.is_empty() {
         Ok(Plan { changes, orphans })

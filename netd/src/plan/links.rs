@@ -1,7 +1,7 @@
 //! Diff of one namespace: its links (and their host ends), addresses, routes
 //! and sysctls.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 
@@ -9,7 +9,8 @@ use super::change::{Change, LinkSettings, Scope};
 use super::diff::{Conflict, claimable, foreign};
 use super::host::HostLinks;
 use crate::model::{
-    Interface, InterfaceKind, MacAddr, NETD_PROTO, Namespace, Route, host_link_alias, ns_link_alias,
+    Bridge, Interface, InterfaceKind, MacAddr, NETD_PROTO, Namespace, Route, host_link_alias,
+    ns_link_alias,
 };
 use crate::observe::{NsObserved, ObservedAddr, ObservedLink, ObservedRoute};
 
@@ -54,6 +55,7 @@ fn settings_for(iface: &Interface, link: &ObservedLink) -> LinkSettings {
         mac: Some(iface.mac).filter(|m| link.mac != Some(*m)),
         master: None,
         alias: None,
+        isolated: None,
     }
 }
 
@@ -81,6 +83,7 @@ fn owned<'a>(
 
 struct NsDiff<'a> {
     ns: &'a Namespace,
+    bridges: &'a BTreeMap<String, Bridge>,
     inside: &'a NsObserved,
     host: &'a HostLinks<'a>,
     scope: Scope,
@@ -156,6 +159,10 @@ impl NsDiff<'_> {
                 master: (bridge_index.is_none() || h.master != bridge_index)
                     .then(|| bridge.clone()),
                 alias: host_alias,
+                isolated: {
+                    let isolate = self.bridges.get(bridge).is_some_and(|b| b.isolate);
+                    (h.hairpin != Some(true) || h.isolated != Some(isolate)).then_some(isolate)
+                },
             };
             if !settings.is_empty() {
                 out.push(Change::SetLink {
@@ -221,6 +228,7 @@ impl NsDiff<'_> {
                 host_mac: *host_mac,
                 mtu: iface.mtu,
                 ipv6_link_local: iface.ipv6_link_local,
+                isolated: self.bridges.get(bridge).is_some_and(|b| b.isolate),
             },
             InterfaceKind::Dummy => Change::CreateDummy {
                 ns: ns.clone(),
@@ -373,6 +381,7 @@ fn same_route(desired: &Route, observed: &Route, observed_dev: Option<&str>) -> 
 
 pub(super) fn diff_namespace(
     ns: &Namespace,
+    bridges: &BTreeMap<String, Bridge>,
     inside: &NsObserved,
     host: &HostLinks<'_>,
     out: &mut Vec<Change>,
@@ -380,6 +389,7 @@ pub(super) fn diff_namespace(
 ) {
     let mut d = NsDiff {
         ns,
+        bridges,
         inside,
         host,
         scope: Scope::Ns(ns.name.clone()),

@@ -41,6 +41,8 @@ fn link(index: u32, name: &str, kind: &str, alias: Option<String>) -> ObservedLi
         mtu: 1500,
         up: true,
         master: None,
+        hairpin: None,
+        isolated: None,
     }
 }
 
@@ -88,6 +90,8 @@ pub fn converged(desired: &Desired) -> Observed {
                         Some(host_link_alias(&ns.name, &iface.name)),
                     );
                     h.master = master;
+                    h.hairpin = Some(true);
+                    h.isolated = Some(desired.bridges.get(bridge).is_some_and(|b| b.isolate));
                     h.mac = Some(*host_mac);
                     h.mtu = iface.mtu.unwrap_or(1500);
                     o.host.links.push(h);

@@ -1,3 +1,8 @@
+//! Config tests; published ports and policies have files of their own.
+
+mod policy;
+mod publish;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -47,6 +52,9 @@ fn valid_full_example_parses_into_the_model() {
     );
     assert_eq!(d.bridges["br0"].mtu, Some(1500));
     assert_eq!(d.bridges["br1"].mtu, None);
+    let flags = |b: &str| (d.bridges[b].masquerade, d.bridges[b].isolate);
+    assert_eq!((flags("br0"), flags("br1")), ((true, false), (false, true)));
+    assert_eq!(d.policy.mode, model::PolicyMode::Integrate);
     assert_eq!(d.namespaces.keys().collect::<Vec<_>>(), ["db", "web"]);
 
     let web = &d.namespaces["web"];

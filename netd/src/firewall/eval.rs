@@ -1,0 +1,136 @@
+//! One rule against a packet: a rule is false as soon as one of its matches
+//! is definitely false, whatever the others are; otherwise its condition is
+//! true or unknown, and its action is what its first terminal statement does.
+
+use super::compare::Lookup;
+use super::expr::{Expr, Stmt, Verdict};
+use super::parse::{MATCH_LIKE, single};
+use super::ruleset::Rule;
+use super::text::json_words;
+use super::value::{Ctx, Tri};
+
+/// What a rule does once its matches hold.
+#[derive(Debug, Clone)]
+pub(crate) enum Action {
+    /// No terminal statement: the next rule.
+    Continue,
+    Verdict(Verdict),
+    /// A verdict map: each possible outcome (None: no element, go on).
+    Vmap(Vec<(String, Option<Verdict>)>),
+    /// A NAT statement: ends the chain, like accept.
+    Nat,
+    /// A statement whose effect cannot be known.
+    Unknowable(String),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RuleEval {
+    pub cond: Tri,
+    pub action: Action,
+}
+
+/// xt matches false for the flow whatever their options: they need an IPv6
+/// extension header or an IPsec header, and the first packet of a plain
+/// TCP/UDP connection has none.
+const XT_FALSE: &[&str] = &["rt", "frag", "hbh", "dst", "mh", "ah", "esp"];
+
+/// xt targets are known by name alone: these end the rule with a verdict.
+fn xt_target(name: &str) -> Option<Action> {
+    Some(match name {
+        "ACCEPT" => Action::Verdict(Verdict::Accept),
+        "DROP" => Action::Verdict(Verdict::Drop),
+        "REJECT" => Action::Verdict(Verdict::Reject(None)),
+        "RETURN" => Action::Verdict(Verdict::Return),
+        "MASQUERADE" | "SNAT" | "DNAT" | "REDIRECT" | "NETMAP" => Action::Nat,
+        "LOG" | "NFLOG" | "ULOG" | "MARK" | "CONNMARK" | "TCPMSS" | "CHECKSUM" | "TRACE" | "CT"
+        | "NOTRACK" | "CLASSIFY" | "DSCP" | "TOS" | "TTL" | "HL" | "SET" | "AUDIT" => {
+            Action::Continue
+        }
+        _ => return None,
+    })
+}
+
+pub(crate) fn eval_rule(ctx: &Ctx<'_>, rule: &Rule) -> RuleEval {
+    let mut cond = Tri::True;
+    let done = |cond: Tri, action: Action| RuleEval { cond, action };
+    for stmt in &rule.stmts {
+        match stmt {
+            Stmt::Match { op, left, right } => {
+                cond = cond.and(ctx.compare(*op, left, right));
+                if cond == Tri::False {
+                    return done(Tri::False, Action::Continue);
+                }
+            }
+            Stmt::Counter | Stmt::Log { .. } | Stmt::Limit { .. } | Stmt::Effect(_) => {}
+            Stmt::Xt {
+                target: false,
+                name,
+            } => {
+                if XT_FALSE.contains(&name.as_str()) {
+                    return done(Tri::False, Action::Continue);
+                }
+                if !matches!(name.as_str(), "comment" | "limit") {
+                    cond = cond.and(Tri::Unknown(format!(
+                        "nft -j does not show the options of iptables match {name}"
+                    )));
+                }
+            }
+            Stmt::Xt { target: true, name } => match xt_target(name) {
+                Some(Action::Continue) => {}
+                Some(action) => return done(cond, action),
+                None => return done(cond, Action::Unknowable(format!("xt target {name}"))),
+            },
+            Stmt::Verdict(v) => return done(cond, Action::Verdict(v.clone())),
+            Stmt::Nat(nat) => {
+                let v6 = ctx.pkt.flow.is_ipv6();
+                if nat.family.as_deref().is_some_and(|f| (f == "ip6") != v6) {
+                    // The other family's NAT is a no-op in an inet chain.
+                    continue;
+                }
+                if let Some(Expr::Lookup { key, map }) = &nat.addr {
+                    match ctx.lookup(key, map) {
+                        Lookup::Found(_) => {}
+                        Lookup::Absent => return done(Tri::False, Action::Continue),
+                        Lookup::Candidates(c) => cond = cond.and(Tri::Unknown(c[0].0.clone())),
+                        Lookup::Unknown(r) => cond = cond.and(Tri::Unknown(r)),
+                    }
+                }
+                return done(cond, Action::Nat);
+            }
+            Stmt::Vmap { key, map } => {
+                let action = match ctx.lookup(key, map) {
+                    Lookup::Found(Expr::Verdict(v)) => Action::Verdict(v),
+                    Lookup::Found(other) => {
+                        Action::Unknowable(format!("verdict map element {other}"))
+                    }
+                    Lookup::Absent => Action::Continue,
+                    Lookup::Candidates(c) => {
+                        let mut outcomes: Vec<(String, Option<Verdict>)> = c
+                            .into_iter()
+                            .map(|(_, k, data)| match data {
+                                Expr::Verdict(v) => (format!("{key} is {k}"), Some(v)),
+                                _ => (format!("{key} is {k}"), None),
+                            })
+                            .collect();
+                        outcomes.push((format!("{key} is none of the map's keys"), None));
+                        Action::Vmap(outcomes)
+                    }
+                    Lookup::Unknown(r) => Action::Unknowable(r),
+                };
+                return done(cond, action);
+            }
+            Stmt::Opaque(v) => {
+                let kind = single(v).map(|(k, _)| k).unwrap_or("");
+                if MATCH_LIKE.contains(&kind) {
+                    cond = cond.and(Tri::Unknown(format!("cannot evaluate {}", json_words(v))));
+                } else {
+                    return done(cond, Action::Unknowable(stmt.to_string()));
+                }
+            }
+        }
+        if cond == Tri::False {
+            return done(Tri::False, Action::Continue);
+        }
+    }
+    done(cond, Action::Continue)
+}

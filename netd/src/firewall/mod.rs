@@ -1,0 +1,38 @@
+//! The host's firewall as netd sees it: parse `nft -j list ruleset`
+//! ([`Ruleset`]), tell who owns each table ([`Owner`]), show it ([`show`]),
+//! and explain what it does to a connection to a published port
+//! ([`explain`]) — which rule drops it and the command that would let it
+//! through. Pure: reading the ruleset is the caller's job.
+
+mod compare;
+mod eval;
+mod explain;
+mod expr;
+mod fix;
+mod flow;
+mod outcome;
+mod owner;
+mod parse;
+mod prio;
+mod report;
+mod ruleset;
+mod show;
+mod text;
+mod value;
+mod walk;
+
+pub use explain::explain;
+pub use expr::{Expr, Nat, NatKind, Op, Stmt, Verdict};
+pub use fix::Fix;
+pub use flow::{DEFAULT_SOURCE_V4, DEFAULT_SOURCE_V6, Flow, HostAddr, Iface};
+pub use outcome::{
+    Branch, ChainPass, Decided, Decision, Explanation, FlowVerdict, HookPass, Outcome, RuleRef,
+};
+pub use owner::Owner;
+pub use ruleset::{
+    BaseChain, Chain, Family, Hook, NamedSet, ParseError, Policy, Rule, Ruleset, Table,
+};
+pub use show::{Show, show};
+
+#[cfg(test)]
+mod tests;
