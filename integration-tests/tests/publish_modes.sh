@@ -81,3 +81,31 @@ write_config integrate
 netd_ok apply -c "$T/modes.toml"
 netd_ok destroy --all
 assert_eq "$(nft list table inet filter)" "$host_before" "host table after destroy"
+
+step "strict: a publish the host would drop is refused, naming what drops it"
+cat >"$T/strict.toml" <<'TOML'
+mode = "strict"
+[strict]
+allow_ports = ["tcp:8000-8100"]
+TOML
+write_config "$T/strict.toml"
+netd_exit 1 apply -c "$T/modes.toml"
+assert_contains "$ERR" "strict policy refuses" "strict's error"
+assert_contains "$ERR" "inet filter forward" "the chain that drops"
+assert_eq "$(netns_entries | grep -c "^web$" || true)" 0 "namespace web created under a refusal"
+assert_eq "$(nft list tables | grep -c 'inet netd' || true)" 0 "netd table under a refusal"
+netd_exit 1 plan -c "$T/modes.toml"
+
+step "strict: once the host allows it, strict publishes"
+nft insert rule inet filter forward ip daddr 10.88.60.2 tcp dport 80 ct status dnat accept
+netd_ok apply -c "$T/modes.toml"
+ip netns exec web socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo web' &
+on_exit "kill $! 2>/dev/null || true"
+sleep 0.5
+assert_eq "$(tcp)" web "client -> 8080 under strict"
+assert_converged "$T/modes.toml"
+
+step "strict: the allow-list refuses a port outside it"
+sed -i 's/^port = 8080$/port = 9090/' "$T/modes.toml"
+netd_exit 1 apply -c "$T/modes.toml"
+assert_contains "$ERR" "allow_ports" "allow-list refusal"

@@ -81,6 +81,16 @@ pub async fn run(
 ) -> Result<u8, CliError> {
     let desired = load_config(cli, config)?;
     tracing::debug!(namespaces = desired.namespaces.len(), "config loaded");
+    // Strict mode decides before anything is read or changed; `plan` shows
+    // the refusals too, so nothing surprises at apply time.
+    let refused = super::strict::refusals(&desired)?;
+    if !refused.is_empty() {
+        return Err(CliError::Runtime(format!(
+            "the strict policy refuses {} publish(es):\n{}\nnothing was changed",
+            refused.len(),
+            refused.join("\n")
+        )));
+    }
     let mut session = open_session(&desired).await?;
     let plan =
         plan::plan(&desired, &session.observed, &session.state, prune).map_err(conflicts_error)?;

@@ -129,7 +129,7 @@ fn exit_code(explanations: &[Explanation]) -> u8 {
 /// The host's ruleset, from `nft -j list ruleset` (through the nftables
 /// crate's raw helper: the JSON is parsed by netd's tolerant parser, since
 /// foreign tables hold expressions the crate's strict schema may refuse).
-fn read_ruleset() -> Result<Ruleset, CliError> {
+pub(crate) fn read_ruleset() -> Result<Ruleset, CliError> {
     let text = nftables::helper::get_current_ruleset_raw(None::<&str>, &["list", "ruleset"])
         .map_err(|e| {
             CliError::Runtime(format!(
@@ -215,7 +215,7 @@ fn target_flows<'d>(
     Ok(matches)
 }
 
-fn explain_publish(
+pub(crate) fn explain_publish(
     rs: &Ruleset,
     desired: &Desired,
     host: &HostNet,
@@ -252,7 +252,7 @@ fn explain_publish(
 }
 
 #[derive(Serialize)]
-struct CheckedPublish<'a> {
+pub(crate) struct CheckedPublish<'a> {
     ns: &'a str,
     proto: Proto,
     port: String,
@@ -260,6 +260,20 @@ struct CheckedPublish<'a> {
     host_address: Option<IpAddr>,
     target: IpAddr,
     explanations: Vec<Explanation>,
+}
+
+impl<'a> CheckedPublish<'a> {
+    pub(crate) fn new(p: &'a Publish, explanations: Vec<Explanation>) -> Self {
+        CheckedPublish {
+            ns: &p.ns,
+            proto: p.proto,
+            port: p.port.to_string(),
+            to_port: p.to_port.to_string(),
+            host_address: p.host_address,
+            target: p.target,
+            explanations,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -295,15 +309,7 @@ fn check(desired: &Desired, config: &Path, json: bool) -> Result<u8, CliError> {
                 FlowVerdict::Undetermined => report.undetermined += 1,
             }
         }
-        report.publishes.push(CheckedPublish {
-            ns: &p.ns,
-            proto: p.proto,
-            port: p.port.to_string(),
-            to_port: p.to_port.to_string(),
-            host_address: p.host_address,
-            target: p.target,
-            explanations,
-        });
+        report.publishes.push(CheckedPublish::new(p, explanations));
     }
     let code = u8::from(report.dropped + report.undetermined > 0);
     if json {
@@ -331,7 +337,7 @@ fn check(desired: &Desired, config: &Path, json: bool) -> Result<u8, CliError> {
 
 /// One flow of `check`: the verdict and, when not accepted, what decided it
 /// and how to allow it.
-fn check_line(cp: &CheckedPublish<'_>, e: &Explanation) -> String {
+pub(crate) fn check_line(cp: &CheckedPublish<'_>, e: &Explanation) -> String {
     let f = &e.flow;
     let target = if f.target.is_ipv6() {
         format!("[{}]:{}", f.target, f.target_port)
@@ -364,14 +370,14 @@ fn check_line(cp: &CheckedPublish<'_>, e: &Explanation) -> String {
 /// The host's addresses and IPv4/IPv6 main routes, read once: enough to
 /// tell a local client from a remote one and which link a remote one comes
 /// in by. Read-only, from getifaddrs and /proc.
-struct HostNet {
+pub(crate) struct HostNet {
     addrs: Vec<(String, IpAddr)>,
     /// (destination, prefix length, metric, device)
     routes: Vec<(IpAddr, u8, u32, String)>,
 }
 
 impl HostNet {
-    fn read() -> HostNet {
+    pub(crate) fn read() -> HostNet {
         let addrs = nix::ifaddrs::getifaddrs()
             .map(|ifs| {
                 ifs.filter_map(|i| {

@@ -10,6 +10,7 @@ mod exec;
 mod firewall;
 mod output;
 mod status;
+mod strict;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,122 @@
+//! Strict mode: before anything changes, refuse publishes that the host's
+//! firewall would block, or that the policy's allow-lists leave out.
+
+use super::CliError;
+use super::firewall::{CheckedPublish, HostNet, check_line, explain_publish, read_ruleset};
+use crate::firewall::FlowVerdict;
+use crate::model::{Desired, Policy, PolicyMode, Publish};
+
+/// Allow-list problems of one publish; pure.
+pub(crate) fn allow_list_refusals(policy: &Policy, p: &Publish) -> Vec<String> {
+    let mut out = Vec::new();
+    let what = format!(
+        "publish {} {}/{} ({})",
+        p.ns,
+        p.port,
+        p.proto,
+        if p.is_ipv6() { "ipv6" } else { "ipv4" }
+    );
+    if !policy.allow_ports.is_empty()
+        && !policy.allow_ports.iter().any(|(proto, range)| {
+            *proto == p.proto && range.contains(p.port.start) && range.contains(p.port.end)
+        })
+    {
+        out.push(format!("{what}: port not in the policy's allow_ports"));
+    }
+    if !policy.allow_addresses.is_empty() {
+        match p.host_address {
+            None => out.push(format!(
+                "{what}: publishes on every host address, but the policy allows only {}; set host_address",
+                policy.allow_addresses.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            )),
+            Some(a) if !policy.allow_addresses.iter().any(|n| n.contains(&a)) => {
+                out.push(format!("{what}: host address {a} not in the policy's allow_addresses"));
+            }
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// Everything strict mode refuses in `desired`; empty in other modes.
+pub(crate) fn refusals(desired: &Desired) -> Result<Vec<String>, CliError> {
+    if desired.policy.mode != PolicyMode::Strict {
+        return Ok(Vec::new());
+    }
+    let publishes: Vec<&Publish> = desired
+        .namespaces
+        .values()
+        .flat_map(|n| &n.publish)
+        .collect();
+    let mut out: Vec<String> = publishes
+        .iter()
+        .flat_map(|p| allow_list_refusals(&desired.policy, p))
+        .collect();
+    if publishes.is_empty() {
+        return Ok(out);
+    }
+    let rs = read_ruleset()?;
+    let host = HostNet::read();
+    for p in publishes {
+        let mut ports = vec![p.port.start];
+        if p.port.end != p.port.start {
+            ports.push(p.port.end);
+        }
+        for port in ports {
+            let e = explain_publish(&rs, desired, &host, p, port, None);
+            if e.verdict != FlowVerdict::Accepted {
+                let checked = CheckedPublish::new(p, Vec::new());
+                out.push(check_line(&checked, &e).trim_end().to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PortRange, Proto};
+
+    fn publish(port: u16, host_address: Option<&str>) -> Publish {
+        Publish {
+            ns: "web".into(),
+            proto: Proto::Tcp,
+            port: PortRange::single(port),
+            to_port: PortRange::single(80),
+            host_address: host_address.map(|a| a.parse().unwrap()),
+            target: "10.88.0.2".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn allow_lists_refuse_ports_and_addresses_outside_them() {
+        let policy = Policy {
+            mode: PolicyMode::Strict,
+            allow_ports: vec![(
+                Proto::Tcp,
+                PortRange {
+                    start: 8000,
+                    end: 8100,
+                },
+            )],
+            allow_addresses: vec!["192.0.2.0/24".parse().unwrap()],
+            ..Policy::default()
+        };
+        assert!(allow_list_refusals(&policy, &publish(8080, Some("192.0.2.1"))).is_empty());
+        let r = allow_list_refusals(&policy, &publish(9000, Some("198.51.100.1")));
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[0].contains("allow_ports") && r[1].contains("198.51.100.1"));
+        let any = allow_list_refusals(&policy, &publish(8080, None));
+        assert!(any[0].contains("every host address"), "{any:?}");
+    }
+
+    #[test]
+    fn empty_allow_lists_restrict_nothing() {
+        let policy = Policy {
+            mode: PolicyMode::Strict,
+            ..Policy::default()
+        };
+        assert!(allow_list_refusals(&policy, &publish(1, None)).is_empty());
+    }
+}
