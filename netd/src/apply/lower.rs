@@ -409,7 +409,13 @@ pub async fn apply<K: Kernel>(
     for c in &plan.changes {
         match c {
             Change::ReplaceTable { commands, .. } => {
-                report.push(c.clone(), kernel.nft(commands.clone()).await);
+                let nft_started = std::time::Instant::now();
+                let result = kernel.nft(commands.clone()).await;
+                tracing::debug!(
+                    elapsed_ms = nft_started.elapsed().as_millis() as u64,
+                    "nft transaction"
+                );
+                report.push(c.clone(), result);
             }
             Change::HostRules { commands, .. } => {
                 report.push(c.clone(), kernel.nft(commands.clone()).await);

@@ -20,10 +20,13 @@ pub(super) fn read<T: DeserializeOwned>(text: &str, report: &mut Report<'_>) -> 
         }
         return None;
     }
-    let tree = root.clone();
     match T::deserialize(toml::Deserializer::from(root)) {
         Ok(file) => Some(file),
         Err(e) => {
+            // Parsed again only to locate the error: keeping a copy of the
+            // document for the error case would double the memory every
+            // successful load needs.
+            let (tree, _) = DeTable::parse_recoverable(text);
             report_toml_error(report, &tree, &e);
             None
         }

@@ -1,7 +1,7 @@
 //! Applying and reading back `table inet netd`, through the `nftables`
 //! crate's helpers (which run `nft -j`).
 
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::render::TABLE;
 
@@ -59,52 +59,77 @@ pub struct NftObserved {
     pub chains: Vec<(String, String, String, Option<String>)>,
 }
 
-/// Reads the whole ruleset once: netd's table, and netd's tagged rules and
-/// the chains of the host's tables.
+/// Reads the whole ruleset once, without set and map elements (`-t`): netd's
+/// table, and netd's tagged rules and the chains of the host's tables.
 pub fn read_host() -> Result<NftObserved, NftError> {
-    let listing = nftables::helper::get_current_ruleset_raw(None::<&str>, ["list", "ruleset"])
-        .map_err(nft_error)?;
-    Ok(summarize(&serde_json::from_str(&listing)?))
+    let listing =
+        nftables::helper::get_current_ruleset_raw(None::<&str>, ["-t", "list", "ruleset"])
+            .map_err(nft_error)?;
+    if listing.trim().is_empty() {
+        return Ok(NftObserved::default());
+    }
+    Ok(summarize(serde_json::from_str(&listing)?))
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+/// The parts of a `nft -j list ruleset` answer netd compares. Everything
+/// else, rule expressions above all, is skipped while parsing: a host with
+/// Docker and firewalld has thousands of them.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Listing {
+    #[serde(default)]
+    nftables: Vec<Item>,
 }
 
-/// Condenses a `nft -j list ruleset` answer to what netd compares.
-pub(super) fn summarize(listing: &Value) -> NftObserved {
+#[derive(Debug, Default, Deserialize)]
+struct Item {
+    table: Option<Named>,
+    chain: Option<Named>,
+    rule: Option<Named>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Named {
+    #[serde(default)]
+    family: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    table: String,
+    #[serde(default)]
+    chain: String,
+    hook: Option<String>,
+    handle: Option<u64>,
+    comment: Option<String>,
+}
+
+/// Condenses a listing to what netd compares.
+pub(super) fn summarize(listing: Listing) -> NftObserved {
     let mut out = NftObserved::default();
     let mut own_rules = 0;
     let mut fingerprint = None;
-    for o in listing["nftables"].as_array().into_iter().flatten() {
-        if let Some(t) = o.get("table")
-            && text(t, "family") == "inet"
-            && text(t, "name") == TABLE
+    for item in listing.nftables {
+        if let Some(t) = item.table
+            && t.family == "inet"
+            && t.name == TABLE
         {
             out.table = Some((None, 0));
         }
-        if let Some(c) = o.get("chain") {
-            let hook = c.get("hook").and_then(Value::as_str).map(str::to_string);
-            out.chains
-                .push((text(c, "family"), text(c, "table"), text(c, "name"), hook));
+        if let Some(c) = item.chain {
+            out.chains.push((c.family, c.table, c.name, c.hook));
         }
-        let Some(r) = o.get("rule") else { continue };
-        let comment = r.get("comment").and_then(Value::as_str);
-        if text(r, "family") == "inet" && text(r, "table") == TABLE {
+        let Some(r) = item.rule else { continue };
+        if r.family == "inet" && r.table == TABLE {
             own_rules += 1;
-            if let Some(fp) = comment.and_then(|c| c.strip_prefix("netd ")) {
+            if let Some(fp) = r.comment.as_deref().and_then(|c| c.strip_prefix("netd ")) {
                 fingerprint = Some(fp.to_string());
             }
-        } else if let Some(c) = comment.filter(|c| c.starts_with(TAG)) {
+        } else if let Some(comment) = r.comment.filter(|c| c.starts_with(TAG)) {
             out.tagged.push(TaggedRule {
-                family: text(r, "family"),
-                table: text(r, "table"),
-                chain: text(r, "chain"),
-                handle: r.get("handle").and_then(Value::as_u64).unwrap_or_default(),
-                comment: c.to_string(),
+                family: r.family,
+                table: r.table,
+                chain: r.chain,
+                handle: r.handle.unwrap_or_default(),
+                comment,
             });
         }
     }

@@ -50,7 +50,7 @@ fn summarize_reads_marker_and_counts_rules() {
         {"rule": {"family": "inet", "table": "filter", "chain": "forward", "handle": 8,
                   "comment": "an admin's rule", "expr": []}},
     ]});
-    let seen = apply::summarize(&listing);
+    let seen = apply::summarize(serde_json::from_value(listing).unwrap());
     assert_eq!(seen.table, Some((Some("0123".into()), 2)));
     assert_eq!(seen.tagged.len(), 1);
     assert_eq!(seen.tagged[0].handle, 7);
