@@ -1,17 +1,18 @@
 //! The applier: groups a plan into phases (namespaces, host, each namespace,
 //! prune), lowers each change to requests and runs them through a [`Kernel`].
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU32;
 
 use super::batch::{Batch, Indexes, alias_only};
+use super::namespace::apply_ns;
 
 use futures::{StreamExt, stream};
 
 use super::{Kernel, Report};
-use crate::model::{bridge_alias, bridge_mac, host_link_alias, ns_link_alias};
-use crate::netlink::{BridgePortFlags, LinkChange, Request, VethSpec};
-use crate::observe::{NsObserved, Observed};
+use crate::model::{bridge_alias, bridge_mac};
+use crate::netlink::{BridgePortFlags, LinkChange, Request};
+use crate::observe::Observed;
 use crate::plan::{Change, Plan, Scope};
 use crate::state::{Origin, State};
 
@@ -19,7 +20,11 @@ use crate::state::{Origin, State};
 /// flight than this buys nothing on two cores.
 const PARALLEL: usize = 16;
 
-fn link_request(change: &Change, idx: &Indexes, host: &Indexes) -> Result<Request, String> {
+pub(super) fn link_request(
+    change: &Change,
+    idx: &Indexes,
+    host: &Indexes,
+) -> Result<Request, String> {
     match change {
         Change::SetLink { name, settings, .. } => {
             let master = match &settings.master {
@@ -61,6 +66,19 @@ fn link_request(change: &Change, idx: &Indexes, host: &Indexes) -> Result<Reques
         }
         other => Err(format!("internal: {other} is not a link change")),
     }
+}
+
+/// (key, value) of the sysctl changes among `changes`, in order.
+pub(super) fn sysctl_values(changes: &[&Change]) -> Vec<(String, String)> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::SetSysctl { key, value, .. } | Change::SetHostSysctl { key, value, .. } => {
+                Some((key.clone(), value.clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn scope_of(change: &Change) -> Option<Scope> {
@@ -129,189 +147,6 @@ async fn apply_host<K: Kernel>(
     host
 }
 
-async fn apply_ns<K: Kernel>(
-    kernel: &K,
-    ns: &str,
-    changes: Vec<Change>,
-    observed: Option<&NsObserved>,
-    host: &Indexes,
-    host_next: &AtomicU32,
-) -> Report {
-    let mut report = Report::default();
-    let scope = Scope::Ns(ns.to_string());
-    // Namespaces are created here rather than all up front, so that creating
-    // one overlaps with configuring others.
-    for c in &changes {
-        match c {
-            Change::CreateNamespace { .. } => {
-                let result = kernel.create_namespace(ns).await;
-                let failed = result.is_err();
-                report.push(c.clone(), result);
-                if failed {
-                    for rest in changes
-                        .iter()
-                        .filter(|r| !matches!(r, Change::CreateNamespace { .. }))
-                    {
-                        let why = format!("not attempted: namespace {ns} could not be created");
-                        report.push(rest.clone(), Err(why));
-                    }
-                    return report;
-                }
-            }
-            Change::AdoptNamespace { .. } => report.push(c.clone(), Ok(())),
-            _ => {}
-        }
-    }
-    let mut idx = observed.map(Indexes::from_observed).unwrap_or(Indexes {
-        by_name: HashMap::from([("lo".to_string(), 1)]),
-        next: 2,
-    });
-
-    let mut deletes = Batch::new();
-    for c in changes
-        .iter()
-        .filter(|c| matches!(c, Change::DeleteLink { .. }))
-    {
-        deletes.add(c, link_request(c, &idx, host), &mut report);
-    }
-    deletes.run(kernel, &scope, &mut report).await;
-
-    let mut creates = Batch::new();
-    let mut dummies = Batch::new();
-    let mut peer_setup = Vec::new();
-    let needs_fd = changes
-        .iter()
-        .any(|c| matches!(c, Change::CreateVeth { .. }));
-    let fd = if needs_fd {
-        Some(kernel.ns_fd(ns).await)
-    } else {
-        None
-    };
-    for c in &changes {
-        match c {
-            Change::CreateVeth {
-                name,
-                host_name,
-                bridge,
-                mac,
-                host_mac,
-                mtu,
-                ipv6_link_local,
-                isolated,
-                ..
-            } => {
-                let lowered = match (&fd, host.get(bridge)) {
-                    (Some(Ok(fd)), Ok(bridge_index)) => {
-                        let peer_index = idx.allocate(name);
-                        let create = Request::create_veth(&VethSpec {
-                            host_name,
-                            host_index: host_next.fetch_add(1, Ordering::Relaxed),
-                            host_mac: *host_mac,
-                            bridge_index,
-                            peer_name: name,
-                            peer_mac: *mac,
-                            peer_index,
-                            peer_netns: *fd,
-                            mtu: *mtu,
-                        });
-                        // The peer comes up (and gets its mark) from inside.
-                        let peer = Request::bring_up_new_link(
-                            peer_index,
-                            None,
-                            ns_link_alias(ns, name),
-                            *ipv6_link_local,
-                            None,
-                        );
-                        for req in peer {
-                            peer_setup.push((c.clone(), req));
-                        }
-                        let [mark, up] = Request::bring_up_new_link(
-                            0,
-                            Some(host_name),
-                            host_link_alias(ns, name),
-                            false,
-                            Some(BridgePortFlags {
-                                hairpin: true,
-                                isolated: *isolated,
-                            }),
-                        );
-                        Ok(vec![create, mark, up])
-                    }
-                    (Some(Err(e)), _) => Err(e.clone()),
-                    (_, Err(e)) => Err(e),
-                    (None, _) => Err("internal: no namespace fd".into()),
-                };
-                creates.add_all(c, lowered, &mut report);
-            }
-            Change::CreateDummy {
-                name,
-                mac,
-                mtu,
-                ipv6_link_local,
-                ..
-            } => {
-                let index = idx.allocate(name);
-                let create = Request::create_dummy(name, *mac, *mtu, index);
-                let [mark, up] = Request::bring_up_new_link(
-                    index,
-                    None,
-                    ns_link_alias(ns, name),
-                    *ipv6_link_local,
-                    None,
-                );
-                dummies.add_all(c, Ok(vec![create, mark, up]), &mut report);
-            }
-            _ => {}
-        }
-    }
-    creates.run(kernel, &Scope::Host, &mut report).await;
-
-    let mut links = dummies;
-    // A new veth's inner end comes up first in the namespace's own batch.
-    for (c, req) in peer_setup {
-        links.follow_up(&c, req);
-    }
-    for c in changes
-        .iter()
-        .filter(|c| matches!(c, Change::SetLink { .. }))
-    {
-        links.add(c, link_request(c, &idx, host), &mut report);
-    }
-    let sysctls: Vec<&Change> = changes
-        .iter()
-        .filter(|c| matches!(c, Change::SetSysctl { .. }))
-        .collect();
-    if !sysctls.is_empty() {
-        links.run(kernel, &scope, &mut report).await;
-        links = Batch::new();
-        let values = sysctls
-            .iter()
-            .filter_map(|c| match c {
-                Change::SetSysctl { key, value, .. } => Some((key.clone(), value.clone())),
-                _ => None,
-            })
-            .collect();
-        let result = kernel.write_sysctls(ns, values).await;
-        for c in sysctls {
-            report.push(c.clone(), result.clone());
-        }
-    }
-    let order = |c: &Change| match c {
-        Change::DeleteAddress { .. } => Some(0),
-        Change::AddAddress { .. } => Some(1),
-        Change::DeleteRoute { .. } => Some(2),
-        Change::AddRoute { .. } => Some(3),
-        _ => None,
-    };
-    let mut rest: Vec<&Change> = changes.iter().filter(|c| order(c).is_some()).collect();
-    rest.sort_by_key(|c| order(c));
-    for c in rest {
-        links.add(c, link_request(c, &idx, host), &mut report);
-    }
-    links.run(kernel, &scope, &mut report).await;
-    report
-}
-
 /// Applies `plan`. Namespaces to create are recorded in the state before they
 /// exist, so that a crash half-way leaves nothing netd has forgotten about.
 pub async fn apply<K: Kernel>(
@@ -362,14 +197,9 @@ pub async fn apply<K: Kernel>(
         .filter(|c| matches!(c, Change::SetHostSysctl { .. }))
         .collect();
     if !host_sysctls.is_empty() {
-        let values = host_sysctls
-            .iter()
-            .filter_map(|c| match c {
-                Change::SetHostSysctl { key, value, .. } => Some((key.clone(), value.clone())),
-                _ => None,
-            })
-            .collect();
-        let result = kernel.write_host_sysctls(values).await;
+        let result = kernel
+            .write_host_sysctls(sysctl_values(&host_sysctls))
+            .await;
         for c in host_sysctls {
             report.push(c.clone(), result.clone());
         }

@@ -5,6 +5,7 @@
 mod batch;
 mod kernel;
 mod lower;
+mod namespace;
 mod real;
 mod report;
 

@@ -1,0 +1,190 @@
+//! One namespace's part of an apply: delete, create (veths from the host
+//! side), configure links, sysctls, then addresses and routes, each step a
+//! pipelined batch on the right socket.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::batch::{Batch, Indexes};
+use super::lower::{link_request, sysctl_values};
+use super::{Kernel, Report};
+use crate::model::{host_link_alias, ns_link_alias};
+use crate::netlink::{BridgePortFlags, Request, VethSpec};
+use crate::observe::NsObserved;
+use crate::plan::{Change, Scope};
+
+pub(super) async fn apply_ns<K: Kernel>(
+    kernel: &K,
+    ns: &str,
+    changes: Vec<Change>,
+    observed: Option<&NsObserved>,
+    host: &Indexes,
+    host_next: &AtomicU32,
+) -> Report {
+    let mut report = Report::default();
+    let scope = Scope::Ns(ns.to_string());
+    // Namespaces are created here rather than all up front, so that creating
+    // one overlaps with configuring others.
+    for c in &changes {
+        match c {
+            Change::CreateNamespace { .. } => {
+                let result = kernel.create_namespace(ns).await;
+                let failed = result.is_err();
+                report.push(c.clone(), result);
+                if failed {
+                    for rest in changes
+                        .iter()
+                        .filter(|r| !matches!(r, Change::CreateNamespace { .. }))
+                    {
+                        let why = format!("not attempted: namespace {ns} could not be created");
+                        report.push(rest.clone(), Err(why));
+                    }
+                    return report;
+                }
+            }
+            Change::AdoptNamespace { .. } => report.push(c.clone(), Ok(())),
+            _ => {}
+        }
+    }
+    let mut idx = observed.map(Indexes::from_observed).unwrap_or(Indexes {
+        by_name: HashMap::from([("lo".to_string(), 1)]),
+        next: 2,
+    });
+
+    let mut deletes = Batch::new();
+    for c in changes
+        .iter()
+        .filter(|c| matches!(c, Change::DeleteLink { .. }))
+    {
+        deletes.add(c, link_request(c, &idx, host), &mut report);
+    }
+    deletes.run(kernel, &scope, &mut report).await;
+
+    let mut creates = Batch::new();
+    let mut dummies = Batch::new();
+    let mut peer_setup = Vec::new();
+    let needs_fd = changes
+        .iter()
+        .any(|c| matches!(c, Change::CreateVeth { .. }));
+    let fd = if needs_fd {
+        Some(kernel.ns_fd(ns).await)
+    } else {
+        None
+    };
+    for c in &changes {
+        match c {
+            Change::CreateVeth {
+                name,
+                host_name,
+                bridge,
+                mac,
+                host_mac,
+                mtu,
+                ipv6_link_local,
+                isolated,
+                ..
+            } => {
+                let lowered = match (&fd, host.get(bridge)) {
+                    (Some(Ok(fd)), Ok(bridge_index)) => {
+                        let peer_index = idx.allocate(name);
+                        let create = Request::create_veth(&VethSpec {
+                            host_name,
+                            host_index: host_next.fetch_add(1, Ordering::Relaxed),
+                            host_mac: *host_mac,
+                            bridge_index,
+                            peer_name: name,
+                            peer_mac: *mac,
+                            peer_index,
+                            peer_netns: *fd,
+                            mtu: *mtu,
+                        });
+                        // The peer comes up (and gets its mark) from inside.
+                        let peer = Request::bring_up_new_link(
+                            peer_index,
+                            None,
+                            ns_link_alias(ns, name),
+                            *ipv6_link_local,
+                            None,
+                        );
+                        for req in peer {
+                            peer_setup.push((c.clone(), req));
+                        }
+                        let [mark, up] = Request::bring_up_new_link(
+                            0,
+                            Some(host_name),
+                            host_link_alias(ns, name),
+                            false,
+                            Some(BridgePortFlags {
+                                hairpin: true,
+                                isolated: *isolated,
+                            }),
+                        );
+                        Ok(vec![create, mark, up])
+                    }
+                    (Some(Err(e)), _) => Err(e.clone()),
+                    (_, Err(e)) => Err(e),
+                    (None, _) => Err("internal: no namespace fd".into()),
+                };
+                creates.add_all(c, lowered, &mut report);
+            }
+            Change::CreateDummy {
+                name,
+                mac,
+                mtu,
+                ipv6_link_local,
+                ..
+            } => {
+                let index = idx.allocate(name);
+                let create = Request::create_dummy(name, *mac, *mtu, index);
+                let [mark, up] = Request::bring_up_new_link(
+                    index,
+                    None,
+                    ns_link_alias(ns, name),
+                    *ipv6_link_local,
+                    None,
+                );
+                dummies.add_all(c, Ok(vec![create, mark, up]), &mut report);
+            }
+            _ => {}
+        }
+    }
+    creates.run(kernel, &Scope::Host, &mut report).await;
+
+    let mut links = dummies;
+    // A new veth's inner end comes up first in the namespace's own batch.
+    for (c, req) in peer_setup {
+        links.follow_up(&c, req);
+    }
+    for c in changes
+        .iter()
+        .filter(|c| matches!(c, Change::SetLink { .. }))
+    {
+        links.add(c, link_request(c, &idx, host), &mut report);
+    }
+    let sysctls: Vec<&Change> = changes
+        .iter()
+        .filter(|c| matches!(c, Change::SetSysctl { .. }))
+        .collect();
+    if !sysctls.is_empty() {
+        links.run(kernel, &scope, &mut report).await;
+        links = Batch::new();
+        let result = kernel.write_sysctls(ns, sysctl_values(&sysctls)).await;
+        for c in sysctls {
+            report.push(c.clone(), result.clone());
+        }
+    }
+    let order = |c: &Change| match c {
+        Change::DeleteAddress { .. } => Some(0),
+        Change::AddAddress { .. } => Some(1),
+        Change::DeleteRoute { .. } => Some(2),
+        Change::AddRoute { .. } => Some(3),
+        _ => None,
+    };
+    let mut rest: Vec<&Change> = changes.iter().filter(|c| order(c).is_some()).collect();
+    rest.sort_by_key(|c| order(c));
+    for c in rest {
+        links.add(c, link_request(c, &idx, host), &mut report);
+    }
+    links.run(kernel, &scope, &mut report).await;
+    report
+}
