@@ -8,6 +8,7 @@ mod converge;
 mod destroy;
 mod exec;
 mod firewall;
+mod hostnet;
 mod output;
 mod status;
 mod strict;

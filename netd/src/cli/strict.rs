@@ -2,7 +2,8 @@
 //! firewall would block, or that the policy's allow-lists leave out.
 
 use super::CliError;
-use super::firewall::{CheckedPublish, HostNet, check_line, explain_publish, read_ruleset};
+use super::firewall::{CheckedPublish, check_line, explain_publish, read_ruleset};
+use super::hostnet::HostNet;
 use crate::firewall::FlowVerdict;
 use crate::model::{Desired, Policy, PolicyMode, Publish};
 
