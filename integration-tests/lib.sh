@@ -380,3 +380,28 @@ ping_two_namespaces() {
 }
 
 [[ -x $NETD ]] || fail "netd binary not found at $NETD (build it with: cargo build --release)"
+
+# ---------------------------------------------------------------- clients
+
+# outside_client NS [V6]: a namespace NS "outside" the host, behind a veth
+# uplink of the sandbox host: host 192.0.2.1/24 (and 2001:db8:1::1/64 with V6
+# set), client .100, default routes via the host. Turns on forwarding in the
+# sandbox, as a host that publishes ports has it.
+outside_client() {
+  local ns=$1 v6=${2:-}
+  sysctl -qw net.ipv4.ip_forward=1
+  sysctl -qw net.ipv6.conf.all.forwarding=1
+  ip netns add "$ns"
+  ip link add uplink type veth peer name eth0 netns "$ns"
+  ip addr add 192.0.2.1/24 dev uplink
+  ip link set uplink up
+  ip -n "$ns" addr add 192.0.2.100/24 dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" route add default via 192.0.2.1
+  if [[ -n $v6 ]]; then
+    ip addr add 2001:db8:1::1/64 dev uplink nodad
+    ip -n "$ns" addr add 2001:db8:1::100/64 dev eth0 nodad
+    ip -n "$ns" -6 route add default via 2001:db8:1::1
+  fi
+}

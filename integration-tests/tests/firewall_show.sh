@@ -59,16 +59,8 @@ addresses = ["10.88.60.2/24", "fd88:60::2/64"]
 port = 8080
 to_port = 80
 TOML
-sysctl -qw net.ipv4.ip_forward=1
-sysctl -qw net.ipv6.conf.all.forwarding=1
-ip netns add client
+outside_client client
 on_exit "ip netns del client"
-ip link add uplink type veth peer name eth0 netns client
-ip addr add 192.0.2.1/24 dev uplink
-ip link set uplink up
-ip -n client addr add 192.0.2.100/24 dev eth0
-ip -n client link set eth0 up
-ip -n client route add default via 192.0.2.1
 netd_ok apply -c "$CFG"
 ip netns exec web socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo web-tcp' &
 on_exit "kill $! 2>/dev/null || true"

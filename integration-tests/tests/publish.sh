@@ -36,19 +36,7 @@ family = "ipv4"
 TOML
 
 step "an uplink and a client outside"
-sysctl -qw net.ipv4.ip_forward=1
-sysctl -qw net.ipv6.conf.all.forwarding=1
-ip netns add client
-ip link add uplink type veth peer name eth0 netns client
-ip addr add 192.0.2.1/24 dev uplink
-ip addr add 2001:db8:1::1/64 dev uplink nodad
-ip link set uplink up
-ip -n client addr add 192.0.2.100/24 dev eth0
-ip -n client addr add 2001:db8:1::100/64 dev eth0 nodad
-ip -n client link set eth0 up
-ip -n client link set lo up
-ip -n client route add default via 192.0.2.1
-ip -n client -6 route add default via 2001:db8:1::1
+outside_client client v6
 
 netd_ok apply -c "$CFG"
 assert_contains "$OUT" "~ nftables table inet netd" "apply output"

@@ -30,7 +30,6 @@ TOML
 }
 
 step "a host with policy drop on input and forward, and a client outside"
-sysctl -qw net.ipv4.ip_forward=1
 nft -f - <<'NFT'
 table inet filter {
   chain input { type filter hook input priority filter; policy drop; ct state established,related accept; iif lo accept; tcp dport 22 accept; }
@@ -39,13 +38,7 @@ table inet filter {
 }
 NFT
 host_before=$(nft list table inet filter)
-ip netns add client
-ip link add uplink type veth peer name eth0 netns client
-ip addr add 192.0.2.1/24 dev uplink
-ip link set uplink up
-ip -n client addr add 192.0.2.100/24 dev eth0
-ip -n client link set eth0 up
-ip -n client route add default via 192.0.2.1
+outside_client client
 
 tcp() {
   timeout 5 ip netns exec client socat -T2 - "TCP:192.0.2.1:8080,connect-timeout=2" </dev/null 2>/dev/null || true
