@@ -116,8 +116,28 @@ pub fn explain(rs: &Ruleset, flow: &Flow) -> Explanation {
             let walked = walk_base_chain(table, chain, Ctx { table, pkt });
             let outcome = walked.outcome;
             notes.extend(walked.notes);
-            if hook == first && base.kind == "nat" {
-                nat_notes(&mut notes, table, base, dnat_at, &outcome, &walked.nat_hits);
+            let diverted = hook == first
+                && base.kind == "nat"
+                && nat_notes(&mut notes, table, base, dnat_at, &outcome, &walked.nat_hits);
+            if diverted {
+                // The first nat chain that maps a connection wins: netd's
+                // DNAT, later at this hook, is never consulted for it.
+                notes.push(format!(
+                    "the connection is diverted by {} {} {} before netd's DNAT: it never reaches the namespace",
+                    table.family, table.name, chain.name
+                ));
+                verdict = FlowVerdict::Dropped;
+                decided_by = Some(Decided {
+                    hook,
+                    family: table.family,
+                    table: table.name.clone(),
+                    chain: chain.name.clone(),
+                    outcome: outcome.clone(),
+                });
+                dropped = true;
+                cp.outcome = Some(outcome);
+                pass.chains.push(cp);
+                continue;
             }
             for d in outcome.drops() {
                 fix_list.extend(fixes(flow, hook, table, pkt, d));
@@ -188,7 +208,8 @@ pub fn explain(rs: &Ruleset, flow: &Flow) -> Explanation {
 
 /// Notes on NAT at the DNAT hook: another table's DNAT that comes first
 /// takes the connection elsewhere; netd's own not matching means the
-/// publish is not in the kernel.
+/// publish is not in the kernel. True when a foreign rule certainly maps
+/// the connection before netd's chain runs.
 fn nat_notes(
     notes: &mut Vec<String>,
     table: &Table,
@@ -196,7 +217,8 @@ fn nat_notes(
     dnat_at: i32,
     outcome: &Outcome,
     hits: &[RuleRef],
-) {
+) -> bool {
+    let mut diverts = false;
     if table.owner == Owner::Netd {
         if matches!(
             outcome,
@@ -209,7 +231,7 @@ fn nat_notes(
                 base.hook
             ));
         }
-        return;
+        return false;
     }
     for r in hits {
         let rule = table
@@ -226,8 +248,12 @@ fn nat_notes(
             continue;
         }
         let certain = matches!(outcome, Outcome::Accept { decision: Decision::Rule(d) } if d == r);
+        if certain && base.prio < dnat_at {
+            diverts = true;
+            continue;
+        }
         let order = if base.prio == dnat_at {
-            "at the same priority as netd's (which of the two runs first is not defined)"
+            "at the same priority as netd's (the chain registered last runs first)"
         } else {
             "before netd's"
         };
@@ -236,6 +262,7 @@ fn nat_notes(
             if certain { "rewrites" } else { "may rewrite" }
         ));
     }
+    diverts
 }
 
 impl Explanation {
