@@ -76,6 +76,9 @@ pub async fn observe(
     desired: &Desired,
     recorded: &BTreeSet<String>,
 ) -> Result<Observed, ObserveError> {
+    // `nft` runs as a process: start it first, so that it overlaps with the
+    // netlink reads.
+    let nft_read = tokio::task::spawn_blocking(crate::nft::read_host);
     let pinned: BTreeSet<String> = netns::list_pinned(registry.netns_dir())
         .into_iter()
         .collect();
@@ -116,7 +119,7 @@ pub async fn observe(
                 .collect()
         })
         .await?;
-    let nft = match tokio::task::spawn_blocking(crate::nft::read_host).await {
+    let nft = match nft_read.await {
         Ok(Ok(found)) => found,
         // Without publishes netd needs no nftables at all, not even nft.
         Ok(Err(e)) if !crate::nft::needed(desired) => {
