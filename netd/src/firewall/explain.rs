@@ -127,13 +127,7 @@ pub fn explain(rs: &Ruleset, flow: &Flow) -> Explanation {
                     table.family, table.name, chain.name
                 ));
                 verdict = FlowVerdict::Dropped;
-                decided_by = Some(Decided {
-                    hook,
-                    family: table.family,
-                    table: table.name.clone(),
-                    chain: chain.name.clone(),
-                    outcome: outcome.clone(),
-                });
+                decided_by = Some(decided(hook, table, chain, &outcome));
                 dropped = true;
                 cp.outcome = Some(outcome);
                 pass.chains.push(cp);
@@ -145,24 +139,12 @@ pub fn explain(rs: &Ruleset, flow: &Flow) -> Explanation {
             match &outcome {
                 Outcome::Drop { .. } => {
                     verdict = FlowVerdict::Dropped;
-                    decided_by = Some(Decided {
-                        hook,
-                        family: table.family,
-                        table: table.name.clone(),
-                        chain: chain.name.clone(),
-                        outcome: outcome.clone(),
-                    });
+                    decided_by = Some(decided(hook, table, chain, &outcome));
                     dropped = true;
                 }
                 Outcome::Undetermined { .. } if decided_by.is_none() => {
                     verdict = FlowVerdict::Undetermined;
-                    decided_by = Some(Decided {
-                        hook,
-                        family: table.family,
-                        table: table.name.clone(),
-                        chain: chain.name.clone(),
-                        outcome: outcome.clone(),
-                    });
+                    decided_by = Some(decided(hook, table, chain, &outcome));
                 }
                 _ => {}
             }
@@ -203,6 +185,16 @@ pub fn explain(rs: &Ruleset, flow: &Flow) -> Explanation {
         hooks,
         fixes: fix_list,
         notes,
+    }
+}
+
+fn decided(hook: Hook, table: &Table, chain: &Chain, outcome: &Outcome) -> Decided {
+    Decided {
+        hook,
+        family: table.family,
+        table: table.name.clone(),
+        chain: chain.name.clone(),
+        outcome: outcome.clone(),
     }
 }
 
