@@ -9,10 +9,10 @@ use super::change::{Change, LinkSettings, Scope};
 use super::diff::{Conflict, claimable, foreign};
 use super::host::HostLinks;
 use crate::model::{
-    Bridge, Interface, InterfaceKind, MacAddr, NETD_PROTO, Namespace, Route, host_link_alias,
+    Bridge, Interface, InterfaceKind, MacAddr, NETD_PROTO, Namespace, host_link_alias,
     ns_link_alias,
 };
-use crate::observe::{NsObserved, ObservedAddr, ObservedLink, ObservedRoute};
+use crate::observe::{NsObserved, ObservedAddr, ObservedLink};
 
 /// Diffs the addresses of one link. On links netd owns, every address that
 /// is not desired goes (but the kernel's IPv6 link-local ones); on others
@@ -81,15 +81,15 @@ fn owned<'a>(
     }
 }
 
-struct NsDiff<'a> {
-    ns: &'a Namespace,
+pub(super) struct NsDiff<'a> {
+    pub(super) ns: &'a Namespace,
     bridges: &'a BTreeMap<String, Bridge>,
-    inside: &'a NsObserved,
+    pub(super) inside: &'a NsObserved,
     host: &'a HostLinks<'a>,
     scope: Scope,
     /// Indexes (inside) of links this plan deletes or recreates: their
     /// addresses and routes go with them.
-    replaced: BTreeSet<u32>,
+    pub(super) replaced: BTreeSet<u32>,
 }
 
 impl NsDiff<'_> {
@@ -301,50 +301,6 @@ impl NsDiff<'_> {
         diff_addresses(&self.scope, "lo", &self.ns.loopback, observed, false, out);
     }
 
-    fn device_of(&self, r: &ObservedRoute) -> Option<String> {
-        r.oif
-            .and_then(|i| self.inside.link_by_index(i))
-            .map(|l| l.name.clone())
-    }
-
-    fn routes(&self, out: &mut Vec<Change>) {
-        let ns = &self.ns.name;
-        let present: Vec<(&ObservedRoute, Option<String>)> = self
-            .inside
-            .routes
-            .iter()
-            .filter(|r| r.owned_by_netd() && !r.oif.is_some_and(|i| self.replaced.contains(&i)))
-            .map(|r| (r, self.device_of(r)))
-            .collect();
-        for (r, dev) in &present {
-            if !self
-                .ns
-                .routes
-                .iter()
-                .any(|d| same_route(d, &r.route, dev.as_deref()))
-            {
-                out.push(Change::DeleteRoute {
-                    ns: ns.clone(),
-                    route: Route {
-                        device: dev.clone(),
-                        ..r.route.clone()
-                    },
-                });
-            }
-        }
-        for d in &self.ns.routes {
-            if !present
-                .iter()
-                .any(|(r, dev)| same_route(d, &r.route, dev.as_deref()))
-            {
-                out.push(Change::AddRoute {
-                    ns: ns.clone(),
-                    route: d.clone(),
-                });
-            }
-        }
-    }
-
     fn sysctls(&self, out: &mut Vec<Change>) {
         for (key, value) in &self.ns.sysctls {
             let was = self.inside.sysctls.get(key).cloned().flatten();
@@ -358,25 +314,6 @@ impl NsDiff<'_> {
             }
         }
     }
-}
-
-/// The kernel reports IPv6 routes without a metric as metric 1024 and IPv4
-/// ones as 0; a route that names no device matches whatever device the
-/// kernel chose for its gateway.
-fn same_route(desired: &Route, observed: &Route, observed_dev: Option<&str>) -> bool {
-    let default_metric = if desired.destination.addr().is_ipv6() {
-        1024
-    } else {
-        0
-    };
-    desired.destination == observed.destination
-        && desired.gateway == observed.gateway
-        && desired.table == observed.table
-        && desired.metric.unwrap_or(default_metric) == observed.metric.unwrap_or(default_metric)
-        && desired
-            .device
-            .as_deref()
-            .is_none_or(|d| Some(d) == observed_dev)
 }
 
 pub(super) fn diff_namespace(

@@ -5,6 +5,7 @@ mod change;
 mod diff;
 mod host;
 mod links;
+mod routes;
 
 pub use change::{Change, ChangeSummary, LinkSettings, Scope};
 pub use diff::{Conflict, Plan, plan};

@@ -33,6 +33,19 @@ fn errors(text: &str) -> ConfigErrors {
 }
 
 /// The only error of `text`.
+/// Each case, appended to BASE, yields exactly one error, at `key`, whose
+/// message mentions `needle`.
+fn assert_each_one_error(cases: &[(&str, &str, &str)]) {
+    for (extra, key, needle) in cases {
+        let text = format!("{BASE}{extra}");
+        let errs = errors(&text);
+        assert!(
+            errs.len() == 1 && errs.0[0].key == *key && errs.0[0].message.contains(needle),
+            "for\n{extra}\nwant one error at {key} mentioning {needle:?}, got:\n{errs}"
+        );
+    }
+}
+
 fn single_error(text: &str) -> ConfigError {
     let errs = errors(text);
     assert_eq!(errs.len(), 1, "want exactly one error, got:\n{errs}");
@@ -360,14 +373,7 @@ fn semantic_mistakes_are_named() {
             "not an absolute path",
         ),
     ];
-    for (extra, key, needle) in cases {
-        let text = format!("{BASE}{extra}");
-        let errs = errors(&text);
-        assert!(
-            errs.len() == 1 && errs.0[0].key == *key && errs.0[0].message.contains(needle),
-            "for\n{extra}\nwant one error at {key} mentioning {needle:?}, got:\n{errs}"
-        );
-    }
+    assert_each_one_error(cases);
 }
 
 #[test]

@@ -1,4 +1,4 @@
-use super::{BASE, errors, ip, load, parse, single_error, testdata};
+use super::{BASE, assert_each_one_error, ip, load, parse, single_error, testdata};
 use crate::model::{PortRange, Proto, Publish};
 
 fn publish(
@@ -133,14 +133,7 @@ fn publish_mistakes_are_named() {
             "overlap `80`, published by namespace.web.publish[0] (line 9) on `fd88::9`",
         ),
     ];
-    for (extra, key, needle) in cases {
-        let text = format!("{BASE}{extra}");
-        let errs = errors(&text);
-        assert!(
-            errs.len() == 1 && errs.0[0].key == *key && errs.0[0].message.contains(needle),
-            "for\n{extra}\nwant one error at {key} mentioning {needle:?}, got:\n{errs}"
-        );
-    }
+    assert_each_one_error(cases);
 }
 
 #[test]
