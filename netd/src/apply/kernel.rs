@@ -6,14 +6,16 @@ use std::os::fd::RawFd;
 use crate::netlink::{NlError, Request};
 use crate::observe::ObservedLink;
 use crate::plan::Scope;
-use crate::state::State;
+use crate::state::{PinId, State};
 
 #[allow(async_fn_in_trait)]
 pub trait Kernel {
-    /// Creates and pins a namespace (reusing a stale pin file).
-    async fn create_namespace(&self, ns: &str) -> Result<(), String>;
-    /// Unpins a namespace; it disappears once nothing else holds it.
-    async fn delete_namespace(&self, ns: &str) -> Result<(), String>;
+    /// Creates and pins a namespace; returns the pin's identity. An empty
+    /// file at the pin path is reused only with `reuse_empty`.
+    async fn create_namespace(&self, ns: &str, reuse_empty: bool) -> Result<PinId, String>;
+    /// Unpins a namespace, only if its pin has the `expected` identity (None:
+    /// only an empty leftover file); it disappears once nothing else holds it.
+    async fn delete_namespace(&self, ns: &str, expected: Option<PinId>) -> Result<(), String>;
     /// An fd of the namespace, valid for as long as the kernel object lives.
     async fn ns_fd(&self, ns: &str) -> Result<RawFd, String>;
     /// Sends a batch on the scope's socket, pipelined; one result per request.

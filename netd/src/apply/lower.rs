@@ -9,12 +9,13 @@ use super::namespace::apply_ns;
 
 use futures::{StreamExt, stream};
 
+use super::records;
 use super::{Kernel, Report};
 use crate::model::{bridge_alias, bridge_mac};
 use crate::netlink::{BridgePortFlags, LinkChange, Request};
 use crate::observe::Observed;
 use crate::plan::{Change, Plan, Scope};
-use crate::state::{Origin, State};
+use crate::state::{PinId, State};
 
 /// Namespaces configured at once. Each waits on a few round trips; more in
 /// flight than this buys nothing on two cores.
@@ -158,24 +159,9 @@ pub async fn apply<K: Kernel>(
     let mut report = Report::default();
     let started = std::time::Instant::now();
 
-    let mut recorded = false;
-    for c in &plan.changes {
-        match c {
-            Change::CreateNamespace { ns } => {
-                state.namespaces.insert(ns.clone(), Origin::Created);
-                recorded = true;
-            }
-            Change::AdoptNamespace { ns } => {
-                state
-                    .namespaces
-                    .entry(ns.clone())
-                    .or_insert(Origin::Adopted);
-                recorded = true;
-            }
-            _ => {}
-        }
-    }
-    if recorded && let Err(e) = kernel.save_state(state) {
+    if records::before(plan, observed, state)
+        && let Err(e) = kernel.save_state(state)
+    {
         // Without the record a crash could leak namespaces: stop here.
         for c in &plan.changes {
             report.push(c.clone(), Err(format!("not attempted: {e}")));
@@ -217,18 +203,24 @@ pub async fn apply<K: Kernel>(
     }
     let host_next = &AtomicU32::new(host.next);
     let host = &host;
-    let reports: Vec<Report> = stream::iter(per_ns)
+    let reports: Vec<(Report, Option<PinId>, String)> = stream::iter(per_ns)
         .map(|(ns, changes)| async move {
             let obs = observed.namespaces.get(&ns);
-            let report = apply_ns(kernel, &ns, changes, obs, host, host_next).await;
+            let reuse = records::reuse_empty(observed, &ns);
+            let (report, created) =
+                apply_ns(kernel, &ns, changes, (obs, reuse), host, host_next).await;
             kernel.release(&ns);
-            report
+            (report, created, ns)
         })
         .buffer_unordered(PARALLEL)
         .collect()
         .await;
-    for r in reports {
+    let mut created = Vec::new();
+    for (r, id, ns) in reports {
         report.outcomes.extend(r.outcomes);
+        if let Some(id) = id {
+            created.push((ns, id));
+        }
     }
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -258,21 +250,21 @@ pub async fn apply<K: Kernel>(
         }
     }
 
-    let mut forgotten = false;
     for c in &plan.changes {
         let result = match c {
-            Change::DeleteNamespace { ns } => kernel.delete_namespace(ns).await.map(|()| ns),
-            Change::ReleaseNamespace { ns } => Ok(ns),
+            Change::DeleteNamespace { ns } => {
+                let expected = records::expected_pin(state, observed, ns);
+                kernel.delete_namespace(ns, expected).await
+            }
+            Change::ReleaseNamespace { .. } | Change::ForgetNamespace { .. } => Ok(()),
             _ => continue,
         };
-        if let Ok(ns) = result {
-            state.namespaces.remove(ns);
-            forgotten = true;
-        }
-        report.push(c.clone(), result.map(drop));
+        report.push(c.clone(), result);
     }
-    if forgotten && let Err(e) = kernel.save_state(state) {
-        tracing::warn!(error = %e, "cannot record removed namespaces");
+    if records::after(&report, &created, state)
+        && let Err(e) = kernel.save_state(state)
+    {
+        tracing::warn!(error = %e, "cannot record what this apply did");
     }
     report
 }

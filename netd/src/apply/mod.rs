@@ -7,6 +7,7 @@ mod kernel;
 mod lower;
 mod namespace;
 mod real;
+mod records;
 mod report;
 
 pub use kernel::Kernel;

@@ -12,25 +12,28 @@ use crate::model::{host_link_alias, ns_link_alias};
 use crate::netlink::{BridgePortFlags, Request, VethSpec};
 use crate::observe::NsObserved;
 use crate::plan::{Change, Scope};
+use crate::state::PinId;
 
 pub(super) async fn apply_ns<K: Kernel>(
     kernel: &K,
     ns: &str,
     changes: Vec<Change>,
-    observed: Option<&NsObserved>,
+    (observed, reuse_empty): (Option<&NsObserved>, bool),
     host: &Indexes,
     host_next: &AtomicU32,
-) -> Report {
+) -> (Report, Option<PinId>) {
     let mut report = Report::default();
+    let mut created = None;
     let scope = Scope::Ns(ns.to_string());
     // Namespaces are created here rather than all up front, so that creating
     // one overlaps with configuring others.
     for c in &changes {
         match c {
             Change::CreateNamespace { .. } => {
-                let result = kernel.create_namespace(ns).await;
+                let result = kernel.create_namespace(ns, reuse_empty).await;
                 let failed = result.is_err();
-                report.push(c.clone(), result);
+                created = result.as_ref().ok().copied();
+                report.push(c.clone(), result.map(drop));
                 if failed {
                     for rest in changes
                         .iter()
@@ -39,10 +42,12 @@ pub(super) async fn apply_ns<K: Kernel>(
                         let why = format!("not attempted: namespace {ns} could not be created");
                         report.push(rest.clone(), Err(why));
                     }
-                    return report;
+                    return (report, None);
                 }
             }
-            Change::AdoptNamespace { .. } => report.push(c.clone(), Ok(())),
+            Change::AdoptNamespace { .. } | Change::RecordNamespace { .. } => {
+                report.push(c.clone(), Ok(()))
+            }
             _ => {}
         }
     }
@@ -186,5 +191,5 @@ pub(super) async fn apply_ns<K: Kernel>(
         links.add(c, link_request(c, &idx, host), &mut report);
     }
     links.run(kernel, &scope, &mut report).await;
-    report
+    (report, created)
 }

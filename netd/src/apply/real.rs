@@ -8,7 +8,7 @@ use crate::netlink::{self, DumpSocket, NlError, Request};
 use crate::netns::{self, Registry};
 use crate::observe::ObservedLink;
 use crate::plan::Scope;
-use crate::state::State;
+use crate::state::{PinId, State};
 
 pub struct RealKernel<'a> {
     pub registry: &'a Registry,
@@ -30,17 +30,18 @@ impl RealKernel<'_> {
 }
 
 impl Kernel for RealKernel<'_> {
-    async fn create_namespace(&self, ns: &str) -> Result<(), String> {
+    async fn create_namespace(&self, ns: &str, reuse_empty: bool) -> Result<PinId, String> {
         self.registry
-            .create(ns)
+            .create(ns, reuse_empty)
             .await
-            .map(drop)
+            .map(|h| h.id)
             .map_err(|e| e.to_string())
     }
 
-    async fn delete_namespace(&self, ns: &str) -> Result<(), String> {
+    async fn delete_namespace(&self, ns: &str, expected: Option<PinId>) -> Result<(), String> {
         self.registry.forget(ns);
-        netns::unpin(&netns::pin_path(self.registry.netns_dir(), ns)).map_err(|e| e.to_string())
+        netns::unpin(&netns::pin_path(self.registry.netns_dir(), ns), expected)
+            .map_err(|e| e.to_string())
     }
 
     async fn ns_fd(&self, ns: &str) -> Result<RawFd, String> {

@@ -10,7 +10,7 @@ use crate::model::Desired;
 use crate::netlink::{NlError, Request};
 use crate::observe::{Observed, ObservedLink};
 use crate::plan::{self, Scope};
-use crate::state::{Origin, State};
+use crate::state::{NsRecord, Origin, PinId, State};
 use crate::testutil::converged;
 
 #[derive(Default)]
@@ -37,14 +37,14 @@ impl Fake {
 }
 
 impl Kernel for Fake {
-    async fn create_namespace(&self, ns: &str) -> Result<(), String> {
+    async fn create_namespace(&self, ns: &str, _reuse_empty: bool) -> Result<PinId, String> {
         self.log(format!("create-ns {ns}"));
         match self.fail_namespace {
             Some(bad) if bad == ns => Err("EPERM".into()),
-            _ => Ok(()),
+            _ => Ok(crate::testutil::pin_of(ns)),
         }
     }
-    async fn delete_namespace(&self, ns: &str) -> Result<(), String> {
+    async fn delete_namespace(&self, ns: &str, _expected: Option<PinId>) -> Result<(), String> {
         self.log(format!("delete-ns {ns}"));
         Ok(())
     }
@@ -118,8 +118,17 @@ fn fresh_apply_records_then_creates_in_dependency_order() {
     assert!(fake.position("save-state") < fake.position("create-ns db"));
     assert_eq!(
         fake.saved.borrow()[0].namespaces.get("web"),
-        Some(&Origin::Created)
+        Some(&NsRecord::new(Origin::Created, None))
     );
+    // Completed with the pin's identity once it exists.
+    assert_eq!(
+        state.namespaces.get("web"),
+        Some(&NsRecord::new(
+            Origin::Created,
+            Some(crate::testutil::pin_of("web"))
+        ))
+    );
+    assert!(state.link_intents.is_empty(), "{:?}", state.link_intents);
     // The bridge exists (and its index is re-read) before veths enslave to it.
     assert!(fake.position("Host newlink 0") < fake.position("dump-links"));
     let veth = fake.position("Controller(7)");
@@ -183,13 +192,7 @@ fn deleting_what_is_gone_is_not_an_error() {
         fail_request: Some(("deladdr", 99)),
         ..Fake::default()
     };
-    let mut state = State {
-        namespaces: d
-            .namespaces
-            .keys()
-            .map(|n| (n.clone(), Origin::Created))
-            .collect(),
-    };
+    let mut state = crate::testutil::recorded(&d);
     let report = run(&fake, &d, &o, &mut state);
     assert!(report.is_ok());
     assert_eq!(report.done().count(), 1);

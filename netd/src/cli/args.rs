@@ -20,6 +20,10 @@ pub struct Cli {
     /// Where netd records what it created (default /run/netd, or [daemon] state_dir)
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Seconds a command that changes anything waits for another netd
+    /// that is applying; 0 fails at once
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30.0, value_parser = wait_seconds)]
+    pub wait: f64,
     /// Log line format on stderr
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -107,4 +111,14 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,
     },
+}
+
+fn wait_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "`{}` is not a number of seconds from 0 to 86400",
+            crate::model::shown(text)
+        )),
+    }
 }

@@ -1,6 +1,5 @@
 //! `netd plan` and `netd apply`: observe, diff, and (for apply) converge.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::output::{print_json, print_plan, print_report};
@@ -24,8 +23,7 @@ pub(crate) async fn open_session(desired: &Desired) -> Result<Session, CliError>
     let started = std::time::Instant::now();
     let state = State::load(&desired.state_dir).map_err(CliError::runtime)?;
     let registry = Registry::new(&desired.netns_dir).map_err(CliError::runtime)?;
-    let recorded: BTreeSet<String> = state.namespaces.keys().cloned().collect();
-    let observed = observe(&registry, desired, &recorded)
+    let observed = observe(&registry, desired, &state)
         .await
         .map_err(CliError::runtime)?;
     tracing::debug!(
@@ -91,6 +89,13 @@ pub async fn run(
             refused.join("\n")
         )));
     }
+    // The state is read under the lock, so what this run changes starts
+    // from what the previous writer left.
+    let _lock = if apply {
+        Some(super::writer_lock(cli, &desired.state_dir)?)
+    } else {
+        None
+    };
     let mut session = open_session(&desired).await?;
     let plan =
         plan::plan(&desired, &session.observed, &session.state, prune).map_err(conflicts_error)?;

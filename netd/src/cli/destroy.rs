@@ -10,7 +10,11 @@ use crate::state::State;
 
 pub async fn run(cli: &Cli, name: Option<&str>, all: bool, json: bool) -> Result<u8, CliError> {
     let (netns_dir, state_dir) = dirs(cli);
+    if let Some(name) = name {
+        crate::model::check_namespace_name(name).map_err(CliError::Usage)?;
+    }
     let desired = Desired::empty(netns_dir, state_dir.clone());
+    let _lock = super::writer_lock(cli, &state_dir)?;
     let mut session = open_session(&desired).await?;
     let mut plan =
         plan::plan(&desired, &session.observed, &session.state, true).map_err(conflicts_error)?;
@@ -22,7 +26,7 @@ pub async fn run(cli: &Cli, name: Option<&str>, all: bool, json: bool) -> Result
                 State::path(&state_dir).display()
             )));
         }
-        let host_alias = format!("netd:veth:{name}/");
+        let host_alias = format!("{}{name}/", crate::model::VETH_ALIAS_PREFIX);
         let host = &session.observed.host;
         plan.changes.retain(|c| match c {
             Change::DeleteLink {

@@ -57,6 +57,15 @@ pub(crate) fn load_config(cli: &Cli, path: &std::path::Path) -> Result<Desired, 
     Ok(desired)
 }
 
+/// The writer lock for a command that changes the kernel or the state.
+pub(crate) fn writer_lock(
+    cli: &Cli,
+    state_dir: &std::path::Path,
+) -> Result<crate::state::WriterLock, CliError> {
+    let wait = std::time::Duration::from_secs_f64(cli.wait);
+    crate::state::WriterLock::acquire(state_dir, wait).map_err(CliError::runtime)
+}
+
 /// Directories for commands that need no config.
 pub(crate) fn dirs(cli: &Cli) -> (PathBuf, PathBuf) {
     (

@@ -117,7 +117,7 @@ fn collect(session: &super::converge::Session, netns_dir: &std::path::Path) -> S
             NamespaceStatus {
                 name: name.clone(),
                 path: netns::pin_path(netns_dir, name).display().to_string(),
-                origin: *origin,
+                origin: origin.origin,
                 pinned: session.observed.pinned.contains(name),
                 links: o.links.iter().map(|l| link_status(l, o)).collect(),
                 routes: route_status(o),
@@ -131,7 +131,7 @@ fn collect(session: &super::converge::Session, netns_dir: &std::path::Path) -> S
         .filter(|l| {
             l.alias
                 .as_deref()
-                .is_some_and(|a| a.starts_with("netd:bridge:"))
+                .is_some_and(|a| a.starts_with(crate::model::BRIDGE_ALIAS_PREFIX))
         })
         .map(|b| BridgeStatus {
             name: b.name.clone(),

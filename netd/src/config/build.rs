@@ -128,6 +128,7 @@ fn lower_namespace(
 
     Namespace {
         name: loc.at(ns_name),
+        adopt: ns.adopt,
         loopback,
         sysctls,
         interfaces,

@@ -30,6 +30,7 @@ pub(super) struct Bridge {
 
 pub(super) struct Namespace {
     pub name: At<String>,
+    pub adopt: bool,
     pub loopback: Vec<At<IpNet>>,
     pub sysctls: BTreeMap<String, At<String>>,
     pub interfaces: Vec<Interface>,
@@ -103,6 +104,7 @@ impl Lowered {
                 .collect();
             let namespace = model::Namespace {
                 name: ns.name.value.clone(),
+                adopt: ns.adopt,
                 loopback: strip(ns.loopback),
                 sysctls: ns.sysctls.into_iter().map(|(k, v)| (k, v.value)).collect(),
                 interfaces,

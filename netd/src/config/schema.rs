@@ -45,6 +45,8 @@ pub(super) struct Bridge {
 #[serde(deny_unknown_fields)]
 pub(super) struct Namespace {
     #[serde(default)]
+    pub adopt: bool,
+    #[serde(default)]
     pub loopback: Vec<Spanned<String>>,
     pub gateway: Option<Spanned<Gateways>>,
     #[serde(default)]

@@ -11,55 +11,24 @@ use super::report::{Loc, Report};
 use super::schema::{PortSpec, TableRef};
 use crate::model::{MacAddr, PortRange};
 
-/// Linux's IFNAMSIZ (16) minus the trailing NUL.
-const MAX_LINK_NAME: usize = 15;
-/// `ip netns` has no limit of its own; 64 keeps names readable in
-/// `/run/netns` and in the ifalias ownership marks.
-const MAX_NAMESPACE_NAME: usize = 64;
-
 /// Link names as the kernel's `dev_valid_name` accepts them.
 pub(super) fn link_name(report: &mut Report<'_>, loc: &Loc, name: &str) -> bool {
-    let problem = if name.is_empty() {
-        "a link name cannot be empty".to_owned()
-    } else if name.len() > MAX_LINK_NAME {
-        format!(
-            "`{name}` is {} bytes long; Linux link names are at most {MAX_LINK_NAME} bytes",
-            name.len()
-        )
-    } else if name == "." || name == ".." {
-        format!("`{name}` is not a valid link name; pick another name")
-    } else if let Some(c) = name
-        .chars()
-        .find(|c| matches!(c, '/' | ':' | '%') || c.is_whitespace())
-    {
-        format!("`{name}` contains {c:?}; link names cannot contain `/`, `:`, `%` or whitespace")
-    } else {
-        return true;
-    };
-    report.error(loc, problem);
-    false
+    reported(report, loc, crate::model::check_link_name(name))
+}
+
+fn reported(report: &mut Report<'_>, loc: &Loc, checked: Result<(), String>) -> bool {
+    match checked {
+        Ok(()) => true,
+        Err(problem) => {
+            report.error(loc, problem);
+            false
+        }
+    }
 }
 
 /// Names become files under the netns dir, so they are kept to a safe set.
 pub(super) fn namespace_name(report: &mut Report<'_>, loc: &Loc, name: &str) -> bool {
-    let mut bytes = name.bytes();
-    let well_formed = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    let problem = if !well_formed {
-        format!(
-            "`{name}` is not a valid namespace name: start with a letter or digit and use only \
-             letters, digits, `_`, `.` and `-`"
-        )
-    } else if name.len() > MAX_NAMESPACE_NAME {
-        format!(
-            "`{name}` is {} bytes long; namespace names are at most {MAX_NAMESPACE_NAME} bytes",
-            name.len()
-        )
-    } else {
-        return true;
-    };
-    report.error(loc, problem);
-    false
+    reported(report, loc, crate::model::check_namespace_name(name))
 }
 
 /// An interface address: `address/prefix`, host bits allowed.
@@ -234,23 +203,7 @@ pub(super) fn table(report: &mut Report<'_>, loc: &Loc, table: &TableRef) -> Opt
 /// Only `net.*` sysctls are per network namespace; anything else would be
 /// written to the host's value, behind the user's back.
 pub(super) fn sysctl_key(report: &mut Report<'_>, loc: &Loc, key: &str) -> bool {
-    let problem = if !key.starts_with("net.") {
-        format!(
-            "`{key}` is not a network sysctl; only `net.*` sysctls are per namespace, set this \
-             one on the host"
-        )
-    } else if let Some(c) = key
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-    {
-        format!("`{key}` contains {c:?}; sysctl names use only letters, digits, `_`, `.` and `-`")
-    } else if key.split('.').any(str::is_empty) {
-        format!("`{key}` has an empty component; write it as `net.ipv4.ip_forward` does")
-    } else {
-        return true;
-    };
-    report.error(loc, problem);
-    false
+    reported(report, loc, crate::model::check_sysctl_key(key))
 }
 
 pub(super) fn absolute_path(report: &mut Report<'_>, loc: &Loc, text: &str) -> Option<PathBuf> {

@@ -2,6 +2,7 @@
 //! against what the kernel has. No I/O here.
 
 mod naming;
+mod ownership;
 mod publish;
 
 use std::collections::BTreeMap;
@@ -11,17 +12,12 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 use serde::Serialize;
 
-pub use naming::{MacAddr, default_host_link_name, stable_mac};
+pub use naming::{
+    MAX_NAMESPACE_NAME, MacAddr, check_link_name, check_namespace_name, check_sysctl_key,
+    default_host_link_name, shown, stable_mac,
+};
+pub use ownership::*;
 pub use publish::{ChainRef, Policy, PolicyMode, PortRange, Proto, Publish};
-
-/// Route protocol number carried by every route netd installs, so that netd
-/// recognises its own routes and BIRD's `learn` does not ignore them (it skips
-/// `kernel` and `bird`). Named in `/etc/iproute2/rt_protos.d/netd.conf`.
-pub const NETD_PROTO: u8 = 200;
-
-/// Prefix of the ifalias of every link netd creates. The alias is the
-/// ownership mark: a link without it is never modified.
-pub const ALIAS_PREFIX: &str = "netd:";
 
 pub const DEFAULT_NETNS_DIR: &str = "/run/netns";
 pub const DEFAULT_STATE_DIR: &str = "/run/netd";
@@ -54,6 +50,10 @@ pub struct Bridge {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Namespace {
     pub name: String,
+    /// The namespace may exist before netd and be adopted: netd then adds
+    /// and marks its own objects in it, and leaves the rest alone. Without
+    /// it, a namespace that netd did not create is a conflict.
+    pub adopt: bool,
     /// Extra addresses on `lo` (service / anycast addresses).
     pub loopback: Vec<IpNet>,
     /// Keys in dotted form (`net.ipv4.ip_forward`), written under
@@ -125,6 +125,7 @@ impl Namespace {
     pub fn empty(name: &str) -> Self {
         Namespace {
             name: name.to_string(),
+            adopt: false,
             loopback: Vec::new(),
             sysctls: BTreeMap::new(),
             interfaces: Vec::new(),
@@ -141,26 +142,4 @@ impl Interface {
             InterfaceKind::Dummy => None,
         }
     }
-}
-
-/// ifalias of a bridge netd owns.
-pub fn bridge_alias(bridge: &str) -> String {
-    format!("{ALIAS_PREFIX}bridge:{bridge}")
-}
-
-/// MAC of a bridge netd creates: fixed, so that it does not follow whichever
-/// port has the lowest MAC, and recognisable if netd crashed before marking
-/// the bridge.
-pub fn bridge_mac(bridge: &str) -> MacAddr {
-    stable_mac(&["bridge", bridge])
-}
-
-/// ifalias of the host end of a namespace's veth.
-pub fn host_link_alias(ns: &str, ifname: &str) -> String {
-    format!("{ALIAS_PREFIX}veth:{ns}/{ifname}")
-}
-
-/// ifalias of a link netd created inside a namespace.
-pub fn ns_link_alias(ns: &str, ifname: &str) -> String {
-    format!("{ALIAS_PREFIX}if:{ns}/{ifname}")
 }

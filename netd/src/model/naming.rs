@@ -54,6 +54,109 @@ impl Serialize for MacAddr {
     }
 }
 
+/// `ip netns` has no limit of its own; 64 keeps names readable in
+/// `/run/netns` and in the ifalias ownership marks.
+pub const MAX_NAMESPACE_NAME: usize = 64;
+
+/// Namespace names become files under the netns dir, so they are kept to a
+/// safe set: no `/`, no leading dot, nothing a path could be steered with.
+/// The config, the state file and `netd exec` all check names with this.
+pub fn check_namespace_name(name: &str) -> Result<(), String> {
+    let mut bytes = name.bytes();
+    let well_formed = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if !well_formed {
+        return Err(format!(
+            "`{}` is not a valid namespace name: start with a letter or digit and use only \
+             letters, digits, `_`, `.` and `-`",
+            shown(name)
+        ));
+    }
+    if name.len() > MAX_NAMESPACE_NAME {
+        return Err(format!(
+            "`{}` is {} bytes long; namespace names are at most {MAX_NAMESPACE_NAME} bytes",
+            shown(name),
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Linux's IFNAMSIZ (16) minus the trailing NUL.
+const MAX_LINK_NAME: usize = 15;
+
+/// Link names as the kernel's `dev_valid_name` accepts them.
+pub fn check_link_name(name: &str) -> Result<(), String> {
+    let name_shown = shown(name);
+    if name.is_empty() {
+        Err("a link name cannot be empty".to_owned())
+    } else if name.len() > MAX_LINK_NAME {
+        Err(format!(
+            "`{name_shown}` is {} bytes long; Linux link names are at most {MAX_LINK_NAME} bytes",
+            name.len()
+        ))
+    } else if name == "." || name == ".." {
+        Err(format!(
+            "`{name_shown}` is not a valid link name; pick another name"
+        ))
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, '/' | ':' | '%') || c.is_whitespace() || c.is_control())
+    {
+        Err(format!(
+            "`{name_shown}` contains {c:?}; link names cannot contain `/`, `:`, `%` or whitespace"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Only `net.*` sysctls are per network namespace; anything else would be
+/// written to the host's value, behind the user's back. The key becomes a
+/// path under /proc/sys, so `..` and `/` never get through.
+pub fn check_sysctl_key(key: &str) -> Result<(), String> {
+    let key_shown = shown(key);
+    if !key.starts_with("net.") {
+        Err(format!(
+            "`{key_shown}` is not a network sysctl; only `net.*` sysctls are per namespace, set \
+             this one on the host"
+        ))
+    } else if let Some(c) = key
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        Err(format!(
+            "`{key_shown}` contains {c:?}; sysctl names use only letters, digits, `_`, `.` and `-`"
+        ))
+    } else if key.split('.').any(str::is_empty) {
+        Err(format!(
+            "`{key_shown}` has an empty component; write it as `net.ipv4.ip_forward` does"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A value from a file or the command line as it is echoed in a message:
+/// at most 64 characters, control characters escaped, so that a hostile
+/// name cannot forge lines in a log or a terminal.
+pub fn shown(value: &str) -> String {
+    const MAX: usize = 64;
+    let mut out = String::new();
+    for (i, c) in value.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// FNV-1a: tiny, stable across Rust versions and platforms (unlike std's
 /// hasher), which is what a name that must survive upgrades needs.
 fn fnv1a(parts: &[&str]) -> u64 {

@@ -6,7 +6,10 @@ mod pin;
 mod registry;
 mod worker;
 
-pub use pin::{PinError, ensure_shared_dir, is_pinned, list_pinned, pin_path, unpin};
+pub use pin::{
+    PinError, PinKind, ensure_shared_dir, examine, identity, is_pinned, list_pinned, pin_path,
+    unpin,
+};
 pub use registry::{NsHandle, Registry, RegistryError, sysctl_path};
 pub use worker::{NsWorker, WorkerError};
 

@@ -1,12 +1,17 @@
 //! One netlink connection per namespace, opened once and reused from any task.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
 use rtnetlink::Handle;
+
+use crate::state::PinId;
 
 use super::pin::{self, PinError};
 use super::worker::{NsWorker, Target, WorkerError};
@@ -38,6 +43,12 @@ pub enum RegistryError {
         #[source]
         source: io::Error,
     },
+    #[error("namespace {ns}: {path} is {found}; netd leaves it alone")]
+    Foreign {
+        ns: String,
+        path: PathBuf,
+        found: String,
+    },
     #[error("namespace {ns}: sysctl {key}: {source}")]
     Sysctl {
         ns: String,
@@ -54,13 +65,19 @@ pub enum RegistryError {
 pub struct NsHandle {
     pub file: Arc<File>,
     pub netlink: Handle,
+    pub id: PinId,
 }
 
+/// Long-lived: a daemon keeps one for its whole life. Every use of a
+/// namespace re-checks that the pin still holds the namespace the handle
+/// was opened on (or the one netd recorded), so a namespace that someone
+/// replaced under the same name is never written to.
 pub struct Registry {
     dir: PathBuf,
     worker: NsWorker,
     host: Handle,
     open: Mutex<HashMap<String, NsHandle>>,
+    expected: Mutex<HashMap<String, PinId>>,
 }
 
 /// Opens a netlink connection in the calling thread's namespace and hands it
@@ -90,7 +107,72 @@ impl Registry {
             worker,
             host,
             open: Mutex::new(HashMap::new()),
+            expected: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The identity netd recorded for `ns`: opening a pin with another
+    /// identity fails from now on.
+    pub fn expect(&self, ns: &str, id: PinId) {
+        if let Ok(mut expected) = self.expected.lock() {
+            expected.insert(ns.to_string(), id);
+        }
+    }
+
+    fn expected(&self, ns: &str) -> Option<PinId> {
+        self.expected.lock().ok()?.get(ns).copied()
+    }
+
+    fn foreign(&self, ns: &str, found: String) -> RegistryError {
+        RegistryError::Foreign {
+            ns: ns.into(),
+            path: pin::pin_path(&self.dir, ns),
+            found,
+        }
+    }
+
+    /// Opens the pin without following a symlink and checks that it is a
+    /// namespace, and the expected one.
+    fn open_pin(&self, ns: &str) -> Result<(File, PinId), RegistryError> {
+        let path = pin::pin_path(&self.dir, ns);
+        let open_err = |source| RegistryError::Open {
+            ns: ns.into(),
+            path: path.clone(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(open_err)?;
+        let is_ns = fstatfs(file.as_fd()).is_ok_and(|s| s.filesystem_type() == NSFS_MAGIC);
+        if !is_ns {
+            let found = pin::examine(&path).map_or_else(|e| e.to_string(), |k| k.to_string());
+            return Err(self.foreign(ns, found));
+        }
+        let id = pin::identity(&file).map_err(open_err)?;
+        match self.expected(ns) {
+            Some(want) if want != id => Err(self.foreign(
+                ns,
+                format!("another namespace ({id}) than the one netd recorded ({want})"),
+            )),
+            _ => Ok((file, id)),
+        }
+    }
+
+    /// A cached handle, if the pin still holds its namespace.
+    fn checked_cache(&self, ns: &str) -> Result<Option<NsHandle>, RegistryError> {
+        let Some(h) = self.cached(ns) else {
+            return Ok(None);
+        };
+        match pin::examine(&pin::pin_path(&self.dir, ns)) {
+            Ok(pin::PinKind::Namespace { id }) if id == h.id => Ok(Some(h)),
+            found => {
+                self.forget(ns);
+                let found = found.map_or_else(|e| e.to_string(), |k| k.to_string());
+                Err(self.foreign(ns, found))
+            }
+        }
     }
 
     pub fn netns_dir(&self) -> &Path {
@@ -119,15 +201,11 @@ impl Registry {
 
     /// Opens an existing pinned namespace (cached after the first call).
     pub async fn open(&self, ns: &str) -> Result<NsHandle, RegistryError> {
-        if let Some(h) = self.cached(ns) {
+        if let Some(h) = self.checked_cache(ns)? {
             return Ok(h);
         }
-        let path = pin::pin_path(&self.dir, ns);
-        let file = Arc::new(File::open(&path).map_err(|source| RegistryError::Open {
-            ns: ns.into(),
-            path: path.clone(),
-            source,
-        })?);
+        let (file, id) = self.open_pin(ns)?;
+        let file = Arc::new(file);
         let rt = tokio::runtime::Handle::current();
         let netlink = self
             .worker
@@ -141,21 +219,22 @@ impl Registry {
                 ns: ns.into(),
                 source,
             })?;
-        let handle = NsHandle { file, netlink };
+        let handle = NsHandle { file, netlink, id };
         self.remember(ns, handle.clone());
         Ok(handle)
     }
 
-    /// Creates a namespace and pins it; a leftover plain file at the pin path
-    /// (from a crash before the mount) is reused.
-    pub async fn create(&self, ns: &str) -> Result<NsHandle, RegistryError> {
+    /// Creates a namespace and pins it. A leftover empty file at the pin
+    /// path (from a crash before the mount) is reused only with
+    /// `reuse_empty`, i.e. when netd recorded the intent to create it.
+    pub async fn create(&self, ns: &str, reuse_empty: bool) -> Result<NsHandle, RegistryError> {
         let path = pin::pin_path(&self.dir, ns);
         let pin_err = |source| RegistryError::Pin {
             ns: ns.into(),
             source,
         };
         pin::ensure_shared_dir(&self.dir).map_err(pin_err)?;
-        pin::create_pin_file(&path).map_err(pin_err)?;
+        pin::create_pin_file(&path, reuse_empty).map_err(pin_err)?;
         let rt = tokio::runtime::Handle::current();
         let pin_at = path.clone();
         let (file, netlink) = self
@@ -182,9 +261,16 @@ impl Registry {
             ns: ns.into(),
             source,
         })?;
+        let id = pin::identity(&file).map_err(|source| RegistryError::Open {
+            ns: ns.into(),
+            path: path.clone(),
+            source,
+        })?;
+        self.expect(ns, id);
         let handle = NsHandle {
             file: Arc::new(file),
             netlink,
+            id,
         };
         self.remember(ns, handle.clone());
         Ok(handle)
@@ -200,17 +286,9 @@ impl Registry {
         let name = ns.unwrap_or("host");
         let target = match ns {
             None => Target::Host,
-            Some(ns) => match self.cached(ns) {
+            Some(ns) => match self.checked_cache(ns)? {
                 Some(h) => Target::Ns(h.file),
-                None => {
-                    let path = pin::pin_path(&self.dir, ns);
-                    let file = File::open(&path).map_err(|source| RegistryError::Open {
-                        ns: ns.into(),
-                        path,
-                        source,
-                    })?;
-                    Target::Ns(Arc::new(file))
-                }
+                None => Target::Ns(Arc::new(self.open_pin(ns)?.0)),
             },
         };
         self.worker

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::model::{ALIAS_PREFIX, MacAddr, NETD_PROTO, Route};
 
-pub use read::{ObserveError, observe};
+pub use read::{ObserveError, examine_pins, observe};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ObservedLink {
@@ -93,8 +93,12 @@ pub struct Observed {
     /// Pinned namespaces that are in the config or in netd's state, keyed by
     /// name.
     pub namespaces: BTreeMap<String, NsObserved>,
-    /// Every live pin in the netns directory, netd's or not.
+    /// Namespaces (of the config or the state) pinned and read: each either
+    /// netd's by its recorded identity, or not recorded at all.
     pub pinned: BTreeSet<String>,
+    /// What is at the pin path of every namespace of the config or the
+    /// state.
+    pub pins: BTreeMap<String, crate::netns::PinKind>,
     /// netd's table and tagged rules, and the host's chains.
     pub nft: crate::nft::NftObserved,
     /// The host sysctls the config sets on netd's bridges.

@@ -8,7 +8,8 @@ use futures::{StreamExt, TryStreamExt, stream};
 use super::{NsObserved, Observed};
 use crate::model::Desired;
 use crate::netlink::{DumpError, DumpSocket};
-use crate::netns::{self, Registry, RegistryError, sysctl_path};
+use crate::netns::{self, PinKind, Registry, RegistryError, sysctl_path};
+use crate::state::State;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
@@ -20,6 +21,12 @@ pub enum ObserveError {
     },
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error("cannot examine {path}: {source}")]
+    Pin {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("reading table inet netd: {0}")]
     Nft(crate::nft::NftError),
 }
@@ -69,32 +76,70 @@ async fn read_ns(
         .map_err(|source| ObserveError::Dump { ns: name, source })
 }
 
+/// What is at the pin path of every namespace named in `desired` or in the
+/// state, looked at without following symlinks.
+pub fn examine_pins(
+    registry: &Registry,
+    desired: &Desired,
+    state: &State,
+) -> Result<BTreeMap<String, PinKind>, ObserveError> {
+    desired
+        .namespaces
+        .keys()
+        .chain(state.namespaces.keys())
+        .map(|name| {
+            let path = netns::pin_path(registry.netns_dir(), name);
+            netns::examine(&path)
+                .map(|kind| (name.clone(), kind))
+                .map_err(|source| ObserveError::Pin { path, source })
+        })
+        .collect()
+}
+
 /// Observes the host namespace and every pinned namespace named in `desired`
-/// or in `recorded` (those netd created or adopted earlier).
+/// or in the state (those netd created or adopted earlier). A pin that holds
+/// another namespace than the one netd recorded is not read: it is not
+/// netd's, and the planner reports it.
 pub async fn observe(
     registry: &Registry,
     desired: &Desired,
-    recorded: &BTreeSet<String>,
+    state: &State,
 ) -> Result<Observed, ObserveError> {
     // `nft` runs as a process: start it first, so that it overlaps with the
     // netlink reads.
     let nft_read = tokio::task::spawn_blocking(crate::nft::read_host);
-    let pinned: BTreeSet<String> = netns::list_pinned(registry.netns_dir())
-        .into_iter()
+    let pins = examine_pins(registry, desired, state)?;
+    for (name, record) in &state.namespaces {
+        if let Some(id) = record.pin {
+            registry.expect(name, id);
+        }
+    }
+    let wanted: BTreeSet<&String> = pins
+        .iter()
+        .filter(|(name, kind)| match kind {
+            PinKind::Namespace { id } => state
+                .namespaces
+                .get(*name)
+                .and_then(|r| r.pin)
+                .is_none_or(|want| want == *id),
+            _ => false,
+        })
+        .map(|(name, _)| name)
         .collect();
-    let wanted: BTreeSet<&String> = desired
-        .namespaces
-        .keys()
-        .chain(recorded.iter())
-        .filter(|n| pinned.contains(*n))
-        .collect();
+    let pinned: BTreeSet<String> = wanted.iter().map(|n| (*n).clone()).collect();
     let namespaces = stream::iter(wanted)
         .map(|name| {
-            let keys = desired
+            let mut keys: BTreeSet<String> = desired
                 .namespaces
                 .get(name)
                 .map(|n| n.sysctls.keys().cloned().collect())
                 .unwrap_or_default();
+            // Sysctls netd changed in an adopted namespace are read too, so
+            // that they can be put back when netd lets go.
+            if let Some(r) = state.namespaces.get(name) {
+                keys.extend(r.sysctls.keys().cloned());
+            }
+            let keys: Vec<String> = keys.into_iter().collect();
             async move {
                 read_ns(registry, Some(name), keys)
                     .await
@@ -133,6 +178,7 @@ pub async fn observe(
         host,
         namespaces,
         pinned,
+        pins,
         nft,
         host_sysctls,
     })

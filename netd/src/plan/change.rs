@@ -69,6 +69,17 @@ pub enum Change {
     ReleaseNamespace {
         ns: String,
     },
+    /// Complete the record of a namespace whose creation was interrupted
+    /// after the pin was made: store the pin's identity.
+    RecordNamespace {
+        ns: String,
+    },
+    /// Drop the record of a namespace whose pin is gone or holds something
+    /// that is not netd's any more; the pin path is left as it is.
+    ForgetNamespace {
+        ns: String,
+        reason: String,
+    },
     CreateBridge {
         name: String,
         mtu: Option<u32>,
@@ -124,6 +135,13 @@ pub enum Change {
         key: String,
         value: String,
         was: Option<String>,
+    },
+    /// Put back the value a sysctl had before netd changed it in an adopted
+    /// namespace.
+    RestoreSysctl {
+        ns: String,
+        key: String,
+        value: String,
     },
     /// A sysctl of one of netd's bridges, in the host namespace.
     SetHostSysctl {
@@ -234,6 +252,20 @@ impl Change {
                 ns.clone(),
                 "release adopted namespace".into(),
             ),
+            Change::RecordNamespace { ns } => s(
+                "modify",
+                "namespace",
+                Some(ns),
+                ns.clone(),
+                "record the pin an interrupted run made".into(),
+            ),
+            Change::ForgetNamespace { ns, reason } => s(
+                "modify",
+                "namespace",
+                Some(ns),
+                ns.clone(),
+                format!("forget netd's record: {reason}"),
+            ),
             Change::CreateBridge { name, mtu } => s(
                 "create",
                 "bridge",
@@ -321,6 +353,13 @@ impl Change {
                     Some(old) => format!("{old} -> {value}"),
                     None => format!("= {value}"),
                 },
+            ),
+            Change::RestoreSysctl { ns, key, value } => s(
+                "modify",
+                "sysctl",
+                Some(ns),
+                format!("{ns} {key}"),
+                format!("restore {value}"),
             ),
             Change::SetHostSysctl { key, value, was } => s(
                 "modify",

@@ -8,10 +8,12 @@ use serde::Serialize;
 use super::change::{Change, LinkSettings, Scope};
 use super::host::HostLinks;
 use super::links::{diff_addresses, diff_namespace};
+use super::pins::{self, Leaving, Wanted};
 use crate::model::Namespace;
 use crate::model::{ALIAS_PREFIX, Bridge, Desired, MacAddr, bridge_alias, bridge_mac};
+use crate::netns::PinKind;
 use crate::observe::{NsObserved, Observed};
-use crate::state::{Origin, State};
+use crate::state::State;
 
 /// An object netd would have to take over to converge: never done silently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -39,8 +41,13 @@ impl Plan {
 /// ifalias when a link is created, so netd sets it in the next request, and
 /// a crash in between leaves an unmarked link. netd gives every link it
 /// creates a MAC derived from its config name, which is what recognises it.
-pub(super) fn claimable(link: &crate::observe::ObservedLink, mac: MacAddr) -> bool {
-    link.alias.is_none() && link.mac == Some(mac)
+pub(super) fn claimable(
+    link: &crate::observe::ObservedLink,
+    mac: MacAddr,
+    scope: &Scope,
+    state: &State,
+) -> bool {
+    link.alias.is_none() && link.mac == Some(mac) && state.has_link_intent(scope.ns(), &link.name)
 }
 
 pub(super) fn foreign(object: String, link: &crate::observe::ObservedLink) -> Conflict {
@@ -60,6 +67,7 @@ pub(super) fn foreign(object: String, link: &crate::observe::ObservedLink) -> Co
 fn diff_bridge(
     b: &Bridge,
     host: &NsObserved,
+    state: &State,
     out: &mut Vec<Change>,
     conflicts: &mut Vec<Conflict>,
 ) {
@@ -77,7 +85,7 @@ fn diff_bridge(
         }
         return;
     };
-    let unmarked = claimable(link, bridge_mac(&b.name));
+    let unmarked = claimable(link, bridge_mac(&b.name), &Scope::Host, state);
     if (!unmarked && link.alias.as_deref() != Some(bridge_alias(&b.name).as_str()))
         || link.kind.as_deref() != Some("bridge")
     {
@@ -114,9 +122,13 @@ fn diff_bridge(
 fn diff_firewall(
     desired: &Desired,
     observed: &Observed,
+    state: &State,
     out: &mut Vec<Change>,
     conflicts: &mut Vec<Conflict>,
 ) {
+    // A table of netd's name with neither netd's marker rule nor netd's
+    // record is an admin's: never replaced, never deleted.
+    let foreign_table = matches!(&observed.nft.table, Some((None, _))) && !state.nft_table;
     for key in crate::nft::localnet_keys(desired) {
         let was = observed.host_sysctls.get(&key).cloned().flatten();
         if was.as_deref() != Some("1") {
@@ -128,6 +140,14 @@ fn diff_firewall(
         }
     }
     match (crate::nft::render(desired), &observed.nft.table) {
+        (Some(_), Some(_)) if foreign_table => conflicts.push(Conflict {
+            object: format!("table inet {}", crate::nft::TABLE),
+            problem: format!(
+                "a table inet {} that netd did not create exists; rename or remove it",
+                crate::nft::TABLE
+            ),
+        }),
+        (None, Some(_)) if foreign_table => {}
         (Some(r), Some((Some(fp), rules))) if *fp == r.fingerprint && *rules == r.rules => {}
         (Some(r), _) => out.push(Change::ReplaceTable {
             rules: r.rules,
@@ -169,32 +189,41 @@ pub fn plan(
     let mut orphans = Vec::new();
 
     for b in desired.bridges.values() {
-        diff_bridge(b, &observed.host, &mut changes, &mut conflicts);
+        diff_bridge(b, &observed.host, state, &mut changes, &mut conflicts);
     }
 
     let empty = NsObserved::default();
     let host_links = HostLinks::new(&observed.host);
     for ns in desired.namespaces.values() {
-        let pinned = observed.pinned.contains(&ns.name);
-        if !pinned {
-            changes.push(Change::CreateNamespace {
-                ns: ns.name.clone(),
-            });
-        } else if !state.namespaces.contains_key(&ns.name) {
-            changes.push(Change::AdoptNamespace {
-                ns: ns.name.clone(),
-            });
-        }
-        let inside = observed
-            .namespaces
+        let pin = observed
+            .pins
             .get(&ns.name)
-            .filter(|_| pinned)
-            .unwrap_or(&empty);
+            .copied()
+            .unwrap_or(PinKind::Missing);
+        let record = state.namespaces.get(&ns.name);
+        let inside = match pins::wanted(
+            ns,
+            pin,
+            record,
+            &desired.netns_dir,
+            &mut changes,
+            &mut conflicts,
+        ) {
+            Wanted::Foreign => continue,
+            Wanted::Create => {
+                changes.push(Change::CreateNamespace {
+                    ns: ns.name.clone(),
+                });
+                &empty
+            }
+            Wanted::Present => observed.namespaces.get(&ns.name).unwrap_or(&empty),
+        };
         diff_namespace(
             ns,
             &desired.bridges,
             inside,
             &host_links,
+            state,
             &mut changes,
             &mut conflicts,
         );
@@ -207,8 +236,7 @@ pub fn plan(
         let Some(alias) = link.alias.as_deref() else {
             continue;
         };
-        if let Some(rest) = alias.strip_prefix("netd:veth:") {
-            let ns = rest.split('/').next().unwrap_or_default();
+        if let Some((ns, _)) = crate::model::parse_host_link_alias(alias) {
             if !desired.namespaces.contains_key(ns) {
                 stale_ns.insert(ns);
                 if prune {
@@ -218,7 +246,7 @@ pub fn plan(
                     });
                 }
             }
-        } else if let Some(bridge) = alias.strip_prefix("netd:bridge:")
+        } else if let Some(bridge) = alias.strip_prefix(crate::model::BRIDGE_ALIAS_PREFIX)
             && !desired.bridges.contains_key(bridge)
         {
             if prune {
@@ -231,38 +259,45 @@ pub fn plan(
             }
         }
     }
-    for ns in state.namespaces.keys() {
+    for (ns, record) in &state.namespaces {
         if desired.namespaces.contains_key(ns) {
             continue;
         }
-        if prune {
-            match state.namespaces.get(ns) {
-                Some(Origin::Adopted) => {
-                    if let Some(inside) = observed.namespaces.get(ns) {
-                        let nothing = Namespace::empty(ns);
-                        diff_namespace(
-                            &nothing,
-                            &desired.bridges,
-                            inside,
-                            &host_links,
-                            &mut changes,
-                            &mut conflicts,
-                        );
-                    }
-                    changes.push(Change::ReleaseNamespace { ns: ns.clone() });
-                }
-                _ => changes.push(Change::DeleteNamespace { ns: ns.clone() }),
-            }
-        } else {
-            orphans.push(format!("namespace {ns}"));
-        }
         stale_ns.remove(ns.as_str());
+        if !prune {
+            orphans.push(format!("namespace {ns}"));
+            continue;
+        }
+        let pin = observed.pins.get(ns).copied().unwrap_or(PinKind::Missing);
+        let path = crate::netns::pin_path(&desired.netns_dir, ns);
+        match pins::leaving(pin, record, &path) {
+            Leaving::Delete => changes.push(Change::DeleteNamespace { ns: ns.clone() }),
+            Leaving::Release => {
+                if let Some(inside) = observed.namespaces.get(ns) {
+                    let nothing = Namespace::empty(ns);
+                    diff_namespace(
+                        &nothing,
+                        &desired.bridges,
+                        inside,
+                        &host_links,
+                        state,
+                        &mut changes,
+                        &mut conflicts,
+                    );
+                }
+                changes.push(Change::ReleaseNamespace { ns: ns.clone() });
+            }
+            Leaving::Forget(reason) => changes.push(Change::ForgetNamespace {
+                ns: ns.clone(),
+                reason,
+            }),
+        }
     }
     if !prune {
         orphans.extend(stale_ns.iter().map(|ns| format!("links of namespace {ns}")));
     }
 
-    diff_firewall(desired, observed, &mut changes, &mut conflicts);
+    diff_firewall(desired, observed, state, &mut changes, &mut conflicts);
 
     if conflicts.is_empty() {
         Ok(Plan { changes, orphans })

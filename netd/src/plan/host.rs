@@ -19,8 +19,7 @@ impl<'a> HostLinks<'a> {
             if let Some((ns, ifname)) = l
                 .alias
                 .as_deref()
-                .and_then(|a| a.strip_prefix("netd:veth:"))
-                .and_then(|rest| rest.split_once('/'))
+                .and_then(crate::model::parse_host_link_alias)
             {
                 veths_by_ns.entry(ns).or_default().push((ifname, l));
             }

@@ -13,6 +13,7 @@ use crate::model::{
     ns_link_alias,
 };
 use crate::observe::{NsObserved, ObservedAddr, ObservedLink};
+use crate::state::State;
 
 /// Diffs the addresses of one link. On links netd owns, every address that
 /// is not desired goes (but the kernel's IPv6 link-local ones); on others
@@ -60,19 +61,17 @@ fn settings_for(iface: &Interface, link: &ObservedLink) -> LinkSettings {
 }
 
 /// Whether `link` is the expected owned link; a foreign or differently
-/// owned one is a conflict.
-/// Whether `link` is the expected owned link; a foreign or differently
 /// owned one is a conflict. Also returns the alias to set when the link is
 /// netd's but unmarked (see [`claimable`]).
 fn owned<'a>(
     link: Option<&'a ObservedLink>,
-    alias: &str,
-    mac: MacAddr,
+    (alias, mac): (&str, MacAddr),
+    (scope, state): (&Scope, &State),
     object: String,
     conflicts: &mut Vec<Conflict>,
 ) -> Result<(Option<&'a ObservedLink>, Option<String>), ()> {
     match link {
-        Some(l) if claimable(l, mac) => Ok((Some(l), Some(alias.to_string()))),
+        Some(l) if claimable(l, mac, scope, state) => Ok((Some(l), Some(alias.to_string()))),
         Some(l) if l.alias.as_deref() != Some(alias) => {
             conflicts.push(foreign(object, l));
             Err(())
@@ -86,6 +85,7 @@ pub(super) struct NsDiff<'a> {
     bridges: &'a BTreeMap<String, Bridge>,
     pub(super) inside: &'a NsObserved,
     host: &'a HostLinks<'a>,
+    state: &'a State,
     scope: Scope,
     /// Indexes (inside) of links this plan deletes or recreates: their
     /// addresses and routes go with them.
@@ -103,8 +103,8 @@ impl NsDiff<'_> {
         let object = format!("interface {ns}/{}", iface.name);
         let Ok((inner, inner_alias)) = owned(
             self.inside.link(&iface.name),
-            &ns_link_alias(ns, &iface.name),
-            iface.mac,
+            (&ns_link_alias(ns, &iface.name), iface.mac),
+            (&self.scope, self.state),
             object.clone(),
             conflicts,
         ) else {
@@ -119,8 +119,8 @@ impl NsDiff<'_> {
             } => {
                 let Ok((h, alias)) = owned(
                     self.host.link(host_name),
-                    &host_link_alias(ns, &iface.name),
-                    *host_mac,
+                    (&host_link_alias(ns, &iface.name), *host_mac),
+                    (&Scope::Host, self.state),
                     object,
                     conflicts,
                 ) else {
@@ -255,7 +255,9 @@ impl NsDiff<'_> {
             let Some(name) = l
                 .alias
                 .as_deref()
-                .and_then(|a| a.strip_prefix(&format!("netd:if:{ns}/")))
+                .and_then(|a| a.strip_prefix(crate::model::NS_LINK_ALIAS_PREFIX))
+                .and_then(|rest| rest.strip_prefix(ns.as_str()))
+                .and_then(|rest| rest.strip_prefix('/'))
             else {
                 continue;
             };
@@ -302,6 +304,23 @@ impl NsDiff<'_> {
     }
 
     fn sysctls(&self, out: &mut Vec<Change>) {
+        // Keys netd changed in an adopted namespace and no longer sets get
+        // the value they had before netd.
+        let recorded = self.state.namespaces.get(&self.ns.name);
+        for (key, before) in recorded.into_iter().flat_map(|r| &r.sysctls) {
+            if self.ns.sysctls.contains_key(key) {
+                continue;
+            }
+            let now = self.inside.sysctls.get(key).cloned().flatten();
+            match before {
+                Some(value) if now.as_ref() != Some(value) => out.push(Change::RestoreSysctl {
+                    ns: self.ns.name.clone(),
+                    key: key.clone(),
+                    value: value.clone(),
+                }),
+                _ => {}
+            }
+        }
         for (key, value) in &self.ns.sysctls {
             let was = self.inside.sysctls.get(key).cloned().flatten();
             if was.as_deref() != Some(value.as_str()) {
@@ -321,6 +340,7 @@ pub(super) fn diff_namespace(
     bridges: &BTreeMap<String, Bridge>,
     inside: &NsObserved,
     host: &HostLinks<'_>,
+    state: &State,
     out: &mut Vec<Change>,
     conflicts: &mut Vec<Conflict>,
 ) {
@@ -329,6 +349,7 @@ pub(super) fn diff_namespace(
         bridges,
         inside,
         host,
+        state,
         scope: Scope::Ns(ns.name.clone()),
         replaced: BTreeSet::new(),
     };

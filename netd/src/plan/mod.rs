@@ -5,6 +5,7 @@ mod change;
 mod diff;
 mod host;
 mod links;
+mod pins;
 mod routes;
 
 pub use change::{Change, ChangeSummary, LinkSettings, Scope};

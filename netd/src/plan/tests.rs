@@ -2,22 +2,12 @@ use super::*;
 use crate::config;
 use crate::model::Desired;
 use crate::observe::Observed;
-use crate::state::{Origin, State};
-use crate::testutil::{converged, golden};
+use crate::state::State;
+use crate::testutil::{converged, golden, recorded};
 
 fn topology() -> Desired {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/plan/topology.toml");
     config::load(std::path::Path::new(path)).expect("valid test config")
-}
-
-fn recorded(d: &Desired) -> State {
-    State {
-        namespaces: d
-            .namespaces
-            .keys()
-            .map(|n| (n.clone(), Origin::Created))
-            .collect(),
-    }
 }
 
 fn render(plan: &Plan) -> String {
@@ -104,11 +94,111 @@ fn removed_namespace_is_kept_until_prune() {
 }
 
 #[test]
-fn existing_unrecorded_namespace_is_adopted() {
-    let d = topology();
+fn existing_unrecorded_namespace_is_adopted_only_when_the_config_says_so() {
+    let mut d = topology();
+    let err = plan(&d, &converged(&d), &State::default(), false).unwrap_err();
+    assert_eq!(err.len(), 2, "{err:?}");
+    assert!(err[0].problem.contains("adopt = true"), "{err:?}");
+    for ns in d.namespaces.values_mut() {
+        ns.adopt = true;
+    }
     let p = plan(&d, &converged(&d), &State::default(), false).unwrap();
     assert_eq!(
         render(&p),
         "~ namespace db (adopt existing namespace)\n~ namespace web (adopt existing namespace)\n"
     );
+}
+
+#[test]
+fn a_pin_that_is_not_netds_is_a_conflict_and_never_deleted() {
+    use crate::netns::PinKind;
+    let d = topology();
+    let mut o = converged(&d);
+    let state = recorded(&d);
+    // Someone re-created `web` under the same name.
+    o.pins.insert(
+        "web".into(),
+        PinKind::Namespace {
+            id: crate::state::PinId { dev: 4, ino: 1 },
+        },
+    );
+    let err = plan(&d, &o, &state, false).unwrap_err();
+    assert!(err[0].problem.contains("re-created"), "{err:?}");
+    // Pruning it leaves the pin alone and only drops netd's record.
+    let empty = Desired::empty(d.netns_dir.clone(), d.state_dir.clone());
+    let p = plan(&empty, &o, &state, true).unwrap();
+    assert!(
+        render(&p).contains("~ namespace web (forget netd's record:"),
+        "{}",
+        render(&p)
+    );
+    assert!(!render(&p).contains("- namespace web"), "{}", render(&p));
+    for kind in [
+        PinKind::Symlink,
+        PinKind::Directory,
+        PinKind::NonEmptyFile,
+        PinKind::EmptyFile,
+    ] {
+        o.pins.insert("web".into(), kind);
+        let err = plan(&d, &o, &State::default(), false).unwrap_err();
+        assert!(
+            err.iter().any(|c| c.object == "namespace web"),
+            "{kind}: {err:?}"
+        );
+        let p = plan(&empty, &o, &state, true).unwrap();
+        assert!(
+            !render(&p).contains("- namespace web"),
+            "{kind}: {}",
+            render(&p)
+        );
+    }
+}
+
+#[test]
+fn an_interrupted_creation_is_completed_or_reclaimed() {
+    use crate::netns::PinKind;
+    let d = topology();
+    let mut state = recorded(&d);
+    for r in state.namespaces.values_mut() {
+        r.pin = None;
+    }
+    // Pinned before the crash: the record is completed.
+    let p = plan(&d, &converged(&d), &state, false).unwrap();
+    assert!(
+        render(&p).contains("~ namespace web (record the pin"),
+        "{}",
+        render(&p)
+    );
+    // Only the empty file was made: it is reused.
+    let mut o = Observed::default();
+    o.pins.insert("web".into(), PinKind::EmptyFile);
+    let p = plan(&d, &o, &state, false).unwrap();
+    assert!(render(&p).contains("+ namespace web"), "{}", render(&p));
+}
+
+#[test]
+fn an_admins_table_inet_netd_is_never_replaced() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/published-web.toml"
+    );
+    let d = config::load(std::path::Path::new(path)).unwrap();
+    let mut o = converged(&d);
+    o.nft.table = Some((None, 3));
+    let mut state = recorded(&d);
+    let err = plan(&d, &o, &state, false).unwrap_err();
+    assert!(
+        err.iter().any(|c| c
+            .problem
+            .contains("that netd did not create exists; rename or remove it")),
+        "{err:?}"
+    );
+    // Without publishes it is left alone, not deleted.
+    let empty = Desired::empty(d.netns_dir.clone(), d.state_dir.clone());
+    let p = plan(&empty, &o, &state, true).unwrap();
+    assert!(!render(&p).contains("nftables"), "{}", render(&p));
+    // A table netd created (and someone flushed) is netd's.
+    state.nft_table = true;
+    let p = plan(&d, &o, &state, false).unwrap();
+    assert!(render(&p).contains("table inet netd"), "{}", render(&p));
 }

@@ -134,6 +134,12 @@ pub fn converged(desired: &Desired) -> Observed {
             .collect();
         o.namespaces.insert(ns.name.clone(), inside);
         o.pinned.insert(ns.name.clone());
+        o.pins.insert(
+            ns.name.clone(),
+            crate::netns::PinKind::Namespace {
+                id: pin_of(&ns.name),
+            },
+        );
     }
     debug_assert!(o.host.links.iter().all(|l| {
         l.alias
@@ -141,4 +147,25 @@ pub fn converged(desired: &Desired) -> Observed {
             .is_none_or(|a| a.starts_with(ALIAS_PREFIX))
     }));
     o
+}
+
+/// A made-up nsfs identity for a test namespace, the same in the observed
+/// pins of [`converged`] and in [`recorded`].
+pub fn pin_of(name: &str) -> crate::state::PinId {
+    crate::state::PinId {
+        dev: 4,
+        ino: 4_026_531_000 + name.bytes().map(u64::from).sum::<u64>(),
+    }
+}
+
+/// The state of a run that created every namespace of `d`.
+pub fn recorded(d: &Desired) -> crate::state::State {
+    let mut state = crate::state::State::default();
+    for name in d.namespaces.keys() {
+        state.namespaces.insert(
+            name.clone(),
+            crate::state::NsRecord::new(crate::state::Origin::Created, Some(pin_of(name))),
+        );
+    }
+    state
 }
