@@ -294,9 +294,10 @@ netd_links() {
 
 bridge_ports() { ip -j link show master "$1" | jq -r '.[].ifname' | sort; }
 
-# Files netd keeps in its state directory.
+# Files netd keeps in its state directory, but the writer lock, which stays
+# by design (removing it would let two writers lock different files).
 state_files() {
-  if [[ -d $STATE_DIR ]]; then find "$STATE_DIR" -type f | sort; fi
+  if [[ -d $STATE_DIR ]]; then find "$STATE_DIR" -type f ! -name lock | sort; fi
 }
 
 # The netns inode (net:[N]) a pinned namespace refers to.

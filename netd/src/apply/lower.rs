@@ -74,9 +74,9 @@ pub(super) fn sysctl_values(changes: &[&Change]) -> Vec<(String, String)> {
     changes
         .iter()
         .filter_map(|c| match c {
-            Change::SetSysctl { key, value, .. } | Change::SetHostSysctl { key, value, .. } => {
-                Some((key.clone(), value.clone()))
-            }
+            Change::SetSysctl { key, value, .. }
+            | Change::RestoreSysctl { key, value, .. }
+            | Change::SetHostSysctl { key, value, .. } => Some((key.clone(), value.clone())),
             _ => None,
         })
         .collect()
@@ -92,7 +92,8 @@ fn scope_of(change: &Change) -> Option<Scope> {
         | Change::CreateDummy { ns, .. }
         | Change::AddRoute { ns, .. }
         | Change::DeleteRoute { ns, .. }
-        | Change::SetSysctl { ns, .. } => Some(Scope::Ns(ns.clone())),
+        | Change::SetSysctl { ns, .. }
+        | Change::RestoreSysctl { ns, .. } => Some(Scope::Ns(ns.clone())),
         Change::CreateNamespace { ns } | Change::AdoptNamespace { ns } => {
             Some(Scope::Ns(ns.clone()))
         }

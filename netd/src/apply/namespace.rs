@@ -168,7 +168,7 @@ pub(super) async fn apply_ns<K: Kernel>(
     }
     let sysctls: Vec<&Change> = changes
         .iter()
-        .filter(|c| matches!(c, Change::SetSysctl { .. }))
+        .filter(|c| matches!(c, Change::SetSysctl { .. } | Change::RestoreSysctl { .. }))
         .collect();
     if !sysctls.is_empty() {
         links.run(kernel, &scope, &mut report).await;

@@ -33,7 +33,7 @@ fn busy_text(pid: Option<u32>, waited: Duration) -> String {
         Some(pid) => format!("another netd (pid {pid}) is applying"),
         None => "another netd is applying".to_string(),
     };
-    let waited = if waited.is_zero() {
+    let waited = if waited < Duration::from_millis(500) {
         "did not wait".to_string()
     } else {
         format!("waited {:.0} s", waited.as_secs_f64())
@@ -90,7 +90,17 @@ impl WriterLock {
             .mode(0o600)
             .custom_flags(libc_flags::O_NOFOLLOW)
             .open(&path)
-            .map_err(io_err)?;
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc_flags::ELOOP) {
+                    LockError::State(StateError::Unsafe {
+                        path: path.clone(),
+                        problem: "it is a symlink; netd never follows one in its state directory"
+                            .into(),
+                    })
+                } else {
+                    io_err(e)
+                }
+            })?;
         let meta = file.metadata().map_err(io_err)?;
         if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() {
             return Err(LockError::State(StateError::Unsafe {
