@@ -86,7 +86,7 @@ for ((round = 1; round <= 20; round++)); do
     read -r rc t <"$T/r$k.rc"
     if [[ $rc == 0 ]]; then
       if ((t > last_t)); then last_t=$t last=${ops[k]}; fi
-    elif grep -q 'another netd (pid [0-9]*) is applying' "$T/r$k.err"; then
+    elif grep -q 'another netd \((pid [0-9]*) \)\?is applying' "$T/r$k.err"; then
       note "${ops[k]} found the lock taken: $(head -1 "$T/r$k.err")"
     else
       cat "$T/r$k.err" >&2

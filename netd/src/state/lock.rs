@@ -65,11 +65,23 @@ fn try_flock(file: &File) -> io::Result<bool> {
     }
 }
 
-fn holder(file: &mut File) -> Option<u32> {
+fn read_holder(file: &mut File) -> Option<u32> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;
     file.take(32).read_to_string(&mut text).ok()?;
     text.trim().parse().ok()
+}
+
+/// The holder writes its pid right after it takes the lock; one who looks
+/// in between finds the file empty and looks again a moment later.
+fn holder(file: &mut File) -> Option<u32> {
+    for _ in 0..5 {
+        if let Some(pid) = read_holder(file) {
+            return Some(pid);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
 }
 
 impl WriterLock {
