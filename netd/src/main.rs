@@ -7,30 +7,43 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use netd::cli::{self, Cli, CliError, Command, LogFormat};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn init_logging(cli: &Cli) {
     // One-shot commands already print each change on stdout, so their log
-    // stays at warnings unless asked; NETD_LOG overrides (e.g. NETD_LOG=debug).
+    // stays at warnings unless asked; NETD_LOG overrides (e.g. NETD_LOG=debug
+    // or NETD_LOG=netd::apply=debug).
     let default = match cli.verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_env("NETD_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default},netlink_proto=error")));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let default = format!("{default},netlink_proto=error");
+    let asked = std::env::var("NETD_LOG").ok();
+    let filter: Targets = asked
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| default.parse().unwrap_or_default());
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
+    let registry = tracing_subscriber::registry().with(filter);
     match cli.log_format {
         // Under systemd, journald keeps the time and reads the priority.
-        LogFormat::Text if netd::systemd::under_journald() => builder
-            .with_ansi(false)
-            .event_format(netd::systemd::JournalFormat)
+        LogFormat::Text if netd::systemd::under_journald() => registry
+            .with(
+                layer
+                    .with_ansi(false)
+                    .event_format(netd::systemd::JournalFormat),
+            )
             .init(),
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => registry.with(layer).init(),
+        LogFormat::Json => registry.with(layer.json()).init(),
+    }
+    if let Some(asked) = asked.filter(|s| s.parse::<Targets>().is_err()) {
+        tracing::warn!("NETD_LOG={asked:?} is not a list of [TARGET=]LEVEL; using {default}");
     }
 }
 

@@ -11,6 +11,7 @@
 //! errors carry the policy file's own name, line and key.
 
 mod build;
+mod chunked;
 mod deserialize;
 mod error;
 mod located;
@@ -59,7 +60,7 @@ pub fn parse(text: &str, file: &str) -> Result<Desired, ConfigErrors> {
 
 fn parse_in(text: &str, file: &str, dir: &Path) -> Result<Desired, ConfigErrors> {
     let mut report = report::Report::new(file, text);
-    let Some(schema) = deserialize::read::<schema::File>(text, &mut report) else {
+    let Some(schema) = chunked::read(text, &mut report) else {
         return Err(report.finish().expect_err("read failed without an error"));
     };
     let lowered = build::lower(schema, dir, &mut report);

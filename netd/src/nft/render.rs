@@ -27,6 +27,14 @@ pub struct Rendered {
     pub elements: usize,
 }
 
+/// `{key: inner}`, moving `inner`: `json!` would copy it, and the maps of
+/// a thousand publishes are the biggest values netd builds.
+fn wrap(key: &str, inner: Value) -> Value {
+    let mut object = serde_json::Map::new();
+    object.insert(key.to_string(), inner);
+    Value::Object(object)
+}
+
 fn table_obj() -> Value {
     json!({"family": "inet", "name": TABLE})
 }
@@ -134,7 +142,9 @@ impl PublishMap {
         out
     }
 
-    fn definitions(&self, entries: &[(Value, Value, Value)]) -> [Value; 2] {
+    /// Both maps, taking the entries apart rather than copying them: with a
+    /// thousand publishes the copies were the largest thing apply held.
+    fn definitions(&self, entries: Vec<(Value, Value, Value)>) -> [Value; 2] {
         let mut key = Vec::new();
         if self.with_addr {
             key.push(self.addr_type());
@@ -148,19 +158,17 @@ impl PublishMap {
             if !elem.is_empty() {
                 map["elem"] = Value::Array(elem);
             }
-            json!({"add": {"map": map}})
+            wrap("add", wrap("map", map))
         };
+        let mut addrs = Vec::with_capacity(entries.len());
+        let mut ports = Vec::with_capacity(entries.len());
+        for (k, a, p) in entries {
+            addrs.push(Value::Array(vec![k.clone(), a]));
+            ports.push(Value::Array(vec![k, p]));
+        }
         [
-            map(
-                "addr",
-                self.addr_type(),
-                entries.iter().map(|(k, a, _)| json!([k, a])).collect(),
-            ),
-            map(
-                "port",
-                "inet_service",
-                entries.iter().map(|(k, _, p)| json!([k, p])).collect(),
-            ),
+            map("addr", self.addr_type(), addrs),
+            map("port", "inet_service", ports),
         ]
     }
 
@@ -234,7 +242,7 @@ pub fn render(desired: &Desired) -> Option<Rendered> {
     for m in &MAPS {
         let entries = m.entries(&publishes);
         elements += entries.len();
-        body.extend(m.definitions(&entries));
+        body.extend(m.definitions(entries));
     }
     body.push(named_set("bridges", "ifname", false, bridges));
     body.push(named_set(
@@ -354,7 +362,7 @@ pub fn render(desired: &Desired) -> Option<Rendered> {
     ];
     commands.extend(body);
     Some(Rendered {
-        commands: json!({"nftables": commands}),
+        commands: wrap("nftables", Value::Array(commands)),
         fingerprint,
         rules,
         elements,
