@@ -32,6 +32,7 @@ pub async fn run(cli: &Cli, name: Option<&str>, all: bool, json: bool) -> Result
             Change::DeleteLink {
                 scope: Scope::Host,
                 name: link,
+                ..
             } => host
                 .link(link)
                 .and_then(|l| l.alias.as_deref())
