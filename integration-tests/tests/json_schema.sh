@@ -8,7 +8,7 @@
 # document checked against the wrong schema, so this test can fail.
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
-need_tool ip nft jq python3
+need_tool ip nft jq python3 flock
 if ! python3 -c 'import jsonschema' 2>/dev/null; then
   is_ci && fail "python3 cannot import jsonschema (scripts/install-deps.sh installs python3-jsonschema)"
   printf 'SKIP: python3-jsonschema is missing (scripts/install-deps.sh installs it)\n' >&2
@@ -127,6 +127,15 @@ failure 2 config plan -c "$T/bad.toml" --json
 failure 2 config apply -c "$T/bad.toml" --json
 failure 2 usage firewall explain nowhere:80 -c "$T/js.toml" --json
 failure 1 runtime destroy nothere --json
+# A writer lock held by another process (one that writes no pid).
+flock "$STATE_DIR/lock" sleep 10 &
+lock_holder=$!
+on_exit "kill $lock_holder"
+sleep 0.3
+failure 1 busy apply -c "$T/js.toml" --json --wait 0
+assert_json "$OUT" '.error | has("pid")' "busy: the holder's pid field"
+kill "$lock_holder"
+wait "$lock_holder" 2>/dev/null || true
 
 ip link add br-foreign type bridge
 on_exit "ip link del br-foreign"

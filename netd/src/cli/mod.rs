@@ -34,6 +34,9 @@ pub enum CliError {
     /// Publishes that strict mode refuses; nothing changed.
     #[error("the strict policy refuses {} publish(es):\n{}\nnothing was changed", .0.len(), lines("", .0))]
     Refused(Vec<String>),
+    /// Another netd holds the writer lock (pid when it wrote it).
+    #[error("{message}")]
+    Busy { pid: Option<u32>, message: String },
 }
 
 fn lines<T: std::fmt::Display>(prefix: &str, items: &[T]) -> String {
@@ -45,7 +48,10 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Config(_) | CliError::Usage(_) => 2,
-            CliError::Runtime(_) | CliError::Conflicts(_) | CliError::Refused(_) => 1,
+            CliError::Runtime(_)
+            | CliError::Conflicts(_)
+            | CliError::Refused(_)
+            | CliError::Busy { .. } => 1,
         }
     }
 
@@ -57,7 +63,12 @@ impl CliError {
 impl From<crate::engine::EngineError> for CliError {
     fn from(e: crate::engine::EngineError) -> Self {
         use crate::engine::EngineError;
+        use crate::state::LockError;
         match e {
+            EngineError::Lock(LockError::Busy { pid, .. }) => CliError::Busy {
+                pid,
+                message: e.to_string(),
+            },
             EngineError::Conflicts(c) => CliError::Conflicts(c),
             EngineError::Refused(r) => CliError::Refused(r),
             other => CliError::Runtime(other.to_string()),

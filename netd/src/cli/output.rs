@@ -52,6 +52,7 @@ pub fn error_json(err: &CliError) -> Value {
         CliError::Runtime(_) => "runtime",
         CliError::Conflicts(_) => "conflict",
         CliError::Refused(_) => "strict",
+        CliError::Busy { .. } => "busy",
     };
     let mut e = json!({
         "kind": kind,
@@ -62,6 +63,7 @@ pub fn error_json(err: &CliError) -> Value {
         CliError::Config(errors) => e["errors"] = json!(errors),
         CliError::Conflicts(conflicts) => e["conflicts"] = json!(conflicts),
         CliError::Refused(refusals) => e["refusals"] = json!(refusals),
+        CliError::Busy { pid, .. } => e["pid"] = json!(pid),
         CliError::Usage(_) | CliError::Runtime(_) => {}
     }
     versioned(&json!({ "error": e }))
@@ -158,5 +160,14 @@ mod tests {
             (Some("strict"), Some(1))
         );
         assert_eq!(v["error"]["refusals"][0], "publish web 22/tcp");
+        let busy = CliError::Busy {
+            pid: Some(4242),
+            message: "another netd (pid 4242) is applying".into(),
+        };
+        let v = error_json(&busy);
+        assert_eq!(
+            (v["error"]["kind"].as_str(), v["error"]["pid"].as_u64()),
+            (Some("busy"), Some(4242))
+        );
     }
 }
