@@ -13,5 +13,7 @@ pub mod nft;
 pub mod observe;
 pub mod plan;
 pub mod state;
+pub mod supervise;
+pub mod systemd;
 #[cfg(test)]
 mod testutil;
