@@ -168,7 +168,7 @@ fn namespace(op: &'static str, ns: &str, detail: String) -> ChangeSummary {
 impl Change {
     pub fn summary(&self) -> ChangeSummary {
         type S = ChangeSummary;
-        let table = || format!("table inet {}", crate::nft::TABLE);
+        let table = || format!("inet {}", crate::nft::TABLE);
         match self {
             Change::CreateNamespace { ns } => namespace("create", ns, String::new()),
             Change::AdoptNamespace { ns } => {
