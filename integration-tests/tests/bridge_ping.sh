@@ -10,7 +10,7 @@ step "check and apply examples/two-namespaces.toml"
 netd_ok check -c "$TWO_NS"
 assert_contains "$OUT" "$TWO_NS: ok (2 namespaces, 1 bridges)" "netd check output"
 netd_ok apply -c "$TWO_NS"
-for line in "+ namespace web" "+ namespace db" "+ bridge br-demo" "+ link web/eth0" "+ link db/eth0 (veth, host veth-db on br-demo)" \
+for line in "+ namespace web" "+ namespace db" "+ bridge br-demo" "+ veth web/eth0" "+ veth db/eth0 (host veth-db on br-demo)" \
   "+ address web/eth0 10.88.0.2/24" "+ address db/eth0 fd88::3/64" "+ address br-demo 10.88.0.1/24"; do
   assert_contains "$OUT" "$line" "apply output"
 done
@@ -25,11 +25,11 @@ status=$OUT
 web_host=$(host_end web eth0)
 assert_json "$status" '[.namespaces[].name] | sort == ["db", "web"]' "status namespaces"
 assert_json "$status" '.namespaces[] | select(.name == "web") | .path == "/run/netns/web"' "status path of web"
-assert_json "$status" "$(printf '.namespaces[] | select(.name == "web") | .links[] | select(.name == "eth0") | .up and .mtu == 1450 and (.addresses | index("10.88.0.2/24") and index("fd88::2/64")) and .mac == "%s"' \
+assert_json "$status" "$(printf '.namespaces[] | select(.name == "web") | .links[] | select(.name == "eth0") | .up and .mtu == 1450 and (.addresses | map("\\(.address)/\\(.prefix_len)") | index("10.88.0.2/24") and index("fd88::2/64")) and .mac == "%s"' \
   "$(jqr "$(link_json web eth0)" .address)")" "status web/eth0"
 assert_json "$status" '.namespaces[] | select(.name == "db") | .links[] | select(.name == "eth0") | .mac == "02:00:00:88:00:03"' "status db/eth0 mac"
 assert_json "$status" '.namespaces[] | select(.name == "web") | .routes | map(select(.destination == "0.0.0.0/0" and .gateway == "10.88.0.1" and .table == 254)) | length == 1' "status web default route"
-assert_json "$status" ".bridges[] | select(.name == \"br-demo\") | .up and (.addresses | index(\"10.88.0.1/24\")) and (.ports | sort == ([\"$web_host\", \"veth-db\"] | sort))" "status br-demo"
+assert_json "$status" ".bridges[] | select(.name == \"br-demo\") | .up and (.addresses | any(.address == \"10.88.0.1\" and .prefix_len == 24)) and (.ports | sort == ([\"$web_host\", \"veth-db\"] | sort))" "status br-demo"
 netd_ok status
 assert_contains "$OUT" "br-demo" "netd status text"
 assert_contains "$OUT" "web" "netd status text"

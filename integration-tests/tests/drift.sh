@@ -23,6 +23,11 @@ note "deleted web/eth0 10.88.0.2/24 and web's v6 default route, set web/eth0 mtu
 note "set $web_host down, deleted veth-db"
 ns_no_ping web 10.88.0.3
 
+step "status exits 3 and names the drift"
+netd_exit 3 status -c "$TWO_NS" --json
+assert_json "$OUT" '.ok == false and any(.drift[]; .kind == "address" and .address == "10.88.0.2" and .prefix_len == 24)' "status --json drift"
+netd_exit 3 plan -c "$TWO_NS" --exit-code
+
 step "plan lists the repairs"
 netd_ok plan -c "$TWO_NS" --json
 plan=$OUT
@@ -32,9 +37,9 @@ want() { # FILTER WHAT
 want '.op == "create" and .kind == "address" and .ns == "web" and .target == "web/eth0 10.88.0.2/24"' "the deleted address"
 want '.op == "create" and .kind == "route" and .ns == "web" and (.target | startswith("web ::/0 via fd88::1"))' "the deleted v6 route"
 want '.op == "create" and .kind == "route" and .ns == "web" and (.target | startswith("web 0.0.0.0/0 via 10.88.0.1"))' "the v4 route the kernel dropped"
-want '.op == "modify" and .kind == "link" and .ns == "web" and .target == "web/eth0" and (.detail | contains("mtu 1450"))' "the MTU"
-want ".op == \"modify\" and .kind == \"link\" and (.target | endswith(\"$web_host\")) and (.detail | contains(\"up\"))" "the host end set down"
-want '.op == "create" and .kind == "link" and .ns == "db" and .target == "db/eth0"' "the deleted veth"
+want '.op == "modify" and .kind == "veth" and .ns == "web" and .target == "web/eth0" and .mtu == 1450' "the MTU"
+want ".op == \"modify\" and .kind == \"veth\" and (.target | endswith(\"$web_host\")) and (.detail | contains(\"up\"))" "the host end set down"
+want '.op == "create" and .kind == "veth" and .ns == "db" and .target == "db/eth0"' "the deleted veth"
 want '.op == "create" and .kind == "address" and .ns == "db" and .target == "db/eth0 fd88::3/64"' "db's addresses"
 want '.op == "create" and .kind == "route" and .ns == "db" and (.target | startswith("db 0.0.0.0/0 via 10.88.0.1"))' "db's routes"
 assert_json "$plan" 'all(.changes[]; .op != "delete")' "repairs delete nothing"
@@ -42,7 +47,7 @@ assert_json "$plan" 'all(.changes[]; .kind != "namespace" and .kind != "bridge")
 
 netd_ok plan -c "$TWO_NS"
 assert_contains "$OUT" "+ address web/eth0 10.88.0.2/24" "plan text"
-assert_contains "$OUT" "+ link db/eth0 (veth, host veth-db on br-demo)" "plan text"
+assert_contains "$OUT" "+ veth db/eth0 (host veth-db on br-demo)" "plan text"
 
 step "plan changed nothing"
 assert_eq "$(global_addrs web eth0 | grep -c 10.88.0.2 || true)" 0 "10.88.0.2 on web/eth0 after plan"
@@ -56,3 +61,5 @@ assert_eq "$(host_end web eth0)" "$web_host" "host end name of web/eth0 after re
 assert_eq "$(jqr "$(link_json web eth0)" .address)" "$web_mac" "MAC of web/eth0 after repair"
 ping_two_namespaces
 assert_converged "$TWO_NS"
+netd_ok status -c "$TWO_NS"
+netd_ok plan -c "$TWO_NS" --exit-code

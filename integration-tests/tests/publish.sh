@@ -39,7 +39,7 @@ step "an uplink and a client outside"
 outside_client client v6
 
 netd_ok apply -c "$CFG"
-assert_contains "$OUT" "~ nftables table inet netd" "apply output"
+assert_contains "$OUT" "~ table inet netd" "apply output"
 assert_converged "$CFG"
 assert_eq "$(sysctl -n net.ipv4.conf.br-pub.route_localnet)" 1 "route_localnet on netd's bridge"
 assert_eq "$(sysctl -n net.ipv4.conf.uplink.route_localnet)" 0 "route_localnet elsewhere"
@@ -87,7 +87,7 @@ step "nft flush ruleset: apply restores netd's table"
 nft flush ruleset
 assert_eq "$(tcp client 192.0.2.1 8080)" "" "after flush"
 netd_ok plan -c "$CFG" --json
-assert_json "$OUT" '[.changes[] | select(.kind == "nftables")] | length == 1' "plan after flush"
+assert_json "$OUT" '[.changes[] | select(.kind == "table")] | length == 1' "plan after flush"
 netd_ok apply -c "$CFG"
 assert_eq "$(tcp client 192.0.2.1 8080)" web-tcp "after restore"
 assert_converged "$CFG"

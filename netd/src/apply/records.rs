@@ -102,6 +102,7 @@ pub(super) fn after(report: &Report, created: &[(String, PinId)], state: &mut St
                 scope,
                 name,
                 settings,
+                ..
             } if settings.alias.is_some() => {
                 state.link_intents.remove(&LinkIntent {
                     ns: scope.ns().map(str::to_string),

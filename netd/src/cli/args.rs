@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-const DEFAULT_CONFIG: &str = "/etc/netd/netd.toml";
+pub(super) const DEFAULT_CONFIG: &str = "/etc/netd/netd.toml";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,21 +43,30 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the config; touches nothing. Lists every mistake with file:line:column.
-    #[command(after_help = "Example:\n  netd check -c examples/two-namespaces.toml")]
+    #[command(
+        after_help = "Examples:\n  netd check -c examples/two-namespaces.toml\n  netd check --json | jq '.error.errors[]?.message'"
+    )]
     Check {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
+        /// Machine-readable output (docs/json.md)
+        #[arg(long)]
+        json: bool,
     },
     /// Show the changes `apply` would make, without making them.
     #[command(
-        after_help = "Examples:\n  netd plan -c /etc/netd/netd.toml\n  netd plan --json | jq '.changes[] | select(.op == \"delete\")'"
+        after_help = "Examples:\n  netd plan -c /etc/netd/netd.toml\n  netd plan --json | jq '.changes[] | select(.op == \"delete\")'\n  netd plan --exit-code >/dev/null; [ $? -eq 3 ] && echo \"changes pending\""
     )]
     Plan {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
-        /// Machine-readable output
+        /// Machine-readable output (docs/json.md)
         #[arg(long)]
         json: bool,
+        /// Exit 3 when changes are pending, 0 when there are none
+        /// (1 and 2 still mean a failure and a bad config)
+        #[arg(long)]
+        exit_code: bool,
         /// Also remove netd's namespaces and bridges that left the config
         #[arg(long)]
         prune: bool,
@@ -76,12 +85,20 @@ pub enum Command {
         prune: bool,
     },
     /// Show netd's namespaces, links, addresses, routes and bridges as the kernel has them.
+    ///
+    /// Exits 3 when a namespace netd owns is missing, or when the kernel
+    /// differs from the config for something netd already owns (drift).
     #[command(
-        after_help = "Examples:\n  netd status\n  netd status --json | jq '.namespaces[].name'"
+        after_help = "Examples:\n  netd status\n  netd status --json | jq '.namespaces[].name'\n  netd status >/dev/null || echo \"netd's objects are missing or drifted\""
     )]
     Status {
+        /// Machine-readable output (docs/json.md)
         #[arg(long)]
         json: bool,
+        /// Config to compare against (default /etc/netd/netd.toml if it
+        /// exists); without one, only missing namespaces are reported
+        #[arg(short, long)]
+        config: Option<PathBuf>,
     },
     /// Remove a namespace netd owns (and its links), or everything netd owns.
     /// Foreign objects are never touched; adopted namespaces are released, not removed.

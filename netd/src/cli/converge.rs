@@ -18,6 +18,7 @@ pub(crate) fn print_outcome(plan: &Plan, report: &Report, json: bool) -> u8 {
     if json {
         let mut value = report.to_json();
         value["orphans"] = serde_json::json!(plan.orphans);
+        value["ok"] = serde_json::json!(report.is_ok());
         print_json(&value);
     } else {
         print_report(report, plan);
@@ -47,5 +48,9 @@ pub async fn run(
     } else {
         print_plan(&plan);
     }
-    Ok(0)
+    Ok(if plan.is_empty() {
+        0
+    } else {
+        super::EXIT_PENDING
+    })
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use super::output::print_json;
 
 use super::{Cli, CliError, load_config};
 use crate::engine::hostnet::HostNet;
@@ -76,7 +76,7 @@ pub async fn run(cli: &Cli, cmd: &FirewallCommand) -> Result<u8, CliError> {
         FirewallCommand::Show { json } => {
             let s = show(&read_ruleset()?);
             if *json {
-                print_json(&s)?;
+                print_json(&s);
             } else {
                 print!("{}", s.text());
             }
@@ -97,7 +97,7 @@ pub async fn run(cli: &Cli, cmd: &FirewallCommand) -> Result<u8, CliError> {
                 .map(|(p, port)| explain_publish(&rs, &desired, &host, p, *port, *from))
                 .collect();
             if *json {
-                print_json(&serde_json::json!({ "explanations": explanations }))?;
+                print_json(&serde_json::json!({ "explanations": explanations }));
             } else {
                 let texts: Vec<String> = explanations.iter().map(Explanation::text).collect();
                 print!("{}", texts.join("\n"));
@@ -111,11 +111,14 @@ pub async fn run(cli: &Cli, cmd: &FirewallCommand) -> Result<u8, CliError> {
     }
 }
 
-fn print_json(value: &impl Serialize) -> Result<(), CliError> {
-    let s = serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::Runtime(format!("cannot render JSON: {e}")))?;
-    println!("{s}");
-    Ok(())
+impl FirewallCommand {
+    pub(crate) fn json(&self) -> bool {
+        match self {
+            FirewallCommand::Show { json }
+            | FirewallCommand::Explain { json, .. }
+            | FirewallCommand::Check { json, .. } => *json,
+        }
+    }
 }
 
 fn exit_code(explanations: &[Explanation]) -> u8 {
@@ -203,7 +206,7 @@ fn check(desired: &Desired, config: &Path, json: bool) -> Result<u8, CliError> {
     let report = check_publishes(&rs, desired, &HostNet::read());
     let code = u8::from(report.any_blocked());
     if json {
-        print_json(&report)?;
+        print_json(&report);
         return Ok(code);
     }
     if report.publishes.is_empty() {

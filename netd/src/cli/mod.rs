@@ -6,6 +6,7 @@ mod args;
 mod check;
 mod converge;
 mod destroy;
+mod drift;
 mod exec;
 mod firewall;
 mod output;
@@ -27,13 +28,30 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Runtime(String),
+    /// Objects netd would have to take over to converge; nothing changed.
+    #[error("{}\nnothing was changed", lines("conflict: ", .0))]
+    Conflicts(Vec<crate::plan::Conflict>),
+    /// Publishes that strict mode refuses; nothing changed.
+    #[error("the strict policy refuses {} publish(es):\n{}\nnothing was changed", .0.len(), lines("", .0))]
+    Refused(Vec<String>),
+    /// Another netd holds the writer lock (pid when it wrote it).
+    #[error("{message}")]
+    Busy { pid: Option<u32>, message: String },
+}
+
+fn lines<T: std::fmt::Display>(prefix: &str, items: &[T]) -> String {
+    let lines: Vec<String> = items.iter().map(|i| format!("{prefix}{i}")).collect();
+    lines.join("\n")
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Config(_) | CliError::Usage(_) => 2,
-            CliError::Runtime(_) => 1,
+            CliError::Runtime(_)
+            | CliError::Conflicts(_)
+            | CliError::Refused(_)
+            | CliError::Busy { .. } => 1,
         }
     }
 
@@ -44,7 +62,17 @@ impl CliError {
 
 impl From<crate::engine::EngineError> for CliError {
     fn from(e: crate::engine::EngineError) -> Self {
-        CliError::Runtime(e.to_string())
+        use crate::engine::EngineError;
+        use crate::state::LockError;
+        match e {
+            EngineError::Lock(LockError::Busy { pid, .. }) => CliError::Busy {
+                pid,
+                message: e.to_string(),
+            },
+            EngineError::Conflicts(c) => CliError::Conflicts(c),
+            EngineError::Refused(r) => CliError::Refused(r),
+            other => CliError::Runtime(other.to_string()),
+        }
     }
 }
 
@@ -73,26 +101,60 @@ pub(crate) fn dirs(cli: &Cli) -> (PathBuf, PathBuf) {
     )
 }
 
+/// Exit code of `plan --exit-code` with changes pending, and of `status`
+/// when something netd owns is missing or has drifted: distinct from the
+/// failures (1, 2) so that timers and monitoring can tell them apart.
+pub const EXIT_PENDING: u8 = 3;
+
+/// Whether the command was asked for `--json`: its failures are then a JSON
+/// document on stdout too.
+fn wants_json(command: &Command) -> bool {
+    match command {
+        Command::Check { json, .. }
+        | Command::Plan { json, .. }
+        | Command::Apply { json, .. }
+        | Command::Status { json, .. }
+        | Command::Destroy { json, .. } => *json,
+        Command::Firewall { command } => command.json(),
+        Command::Exec { .. } => false,
+    }
+}
+
 /// Runs every command but `exec` (which replaces the process before any
-/// runtime starts). Returns the exit code.
+/// runtime starts). Returns the exit code; under `--json` a failure is also
+/// printed as JSON on stdout, while the caller still reports it on stderr.
 pub async fn run(cli: Cli) -> Result<u8, CliError> {
+    let result = run_command(&cli).await;
+    if let Err(err) = &result
+        && wants_json(&cli.command)
+    {
+        output::print_value(&output::error_json(err));
+    }
+    result
+}
+
+async fn run_command(cli: &Cli) -> Result<u8, CliError> {
     match &cli.command {
-        Command::Check { config } => check::run(config),
+        Command::Check { config, json } => check::run(config, *json),
         Command::Plan {
             config,
             json,
             prune,
-        } => converge::run(&cli, config, *json, *prune, false).await,
+            exit_code,
+        } => {
+            let code = converge::run(cli, config, *json, *prune, false).await?;
+            Ok(if *exit_code { code } else { 0 })
+        }
         Command::Apply {
             config,
             json,
             prune,
-        } => converge::run(&cli, config, *json, *prune, true).await,
-        Command::Status { json } => status::run(&cli, *json).await,
+        } => converge::run(cli, config, *json, *prune, true).await,
+        Command::Status { json, config } => status::run(cli, config.as_deref(), *json).await,
         Command::Destroy { name, all, json } => {
-            destroy::run(&cli, name.as_deref(), *all, *json).await
+            destroy::run(cli, name.as_deref(), *all, *json).await
         }
-        Command::Firewall { command } => firewall::run(&cli, command).await,
+        Command::Firewall { command } => firewall::run(cli, command).await,
         Command::Exec { .. } => Err(CliError::Usage(
             "exec is handled before the runtime starts".into(),
         )),

@@ -2,13 +2,45 @@
 
 use serde::Serialize;
 
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+
+use super::drift::{Missing, drift, missing};
 use super::output::print_json;
-use super::{Cli, CliError, dirs};
+use super::{Cli, CliError, dirs, load_config};
 use crate::engine::{Engine, Session};
-use crate::model::NETD_PROTO;
+use crate::model::{Desired, NETD_PROTO};
 use crate::netns;
 use crate::observe::{NsObserved, ObservedLink};
+use crate::plan::{ChangeSummary, Conflict};
 use crate::state::Origin;
+
+/// An address as scripts want it: the address and its prefix length apart,
+/// the length a number.
+#[derive(Serialize)]
+struct AddrStatus {
+    address: IpAddr,
+    prefix_len: u8,
+}
+
+impl AddrStatus {
+    fn of(net: &IpNet) -> Self {
+        AddrStatus {
+            address: net.addr(),
+            prefix_len: net.prefix_len(),
+        }
+    }
+}
+
+fn addr_text(addrs: &[AddrStatus]) -> String {
+    let texts: Vec<String> = addrs
+        .iter()
+        .map(|a| format!("{}/{}", a.address, a.prefix_len))
+        .collect();
+    texts.join(" ")
+}
 
 #[derive(Serialize)]
 struct LinkStatus {
@@ -18,12 +50,13 @@ struct LinkStatus {
     mac: Option<String>,
     mtu: u32,
     owned: bool,
-    addresses: Vec<String>,
+    addresses: Vec<AddrStatus>,
 }
 
 #[derive(Serialize)]
 struct RouteStatus {
     destination: String,
+    prefix_len: u8,
     gateway: Option<String>,
     device: Option<String>,
     table: u32,
@@ -47,7 +80,7 @@ struct BridgeStatus {
     name: String,
     up: bool,
     mtu: u32,
-    addresses: Vec<String>,
+    addresses: Vec<AddrStatus>,
     ports: Vec<String>,
 }
 
@@ -62,9 +95,18 @@ struct NftStatus {
 
 #[derive(Serialize)]
 struct Status {
+    /// False when something netd owns is missing or has drifted (exit 3).
+    ok: bool,
+    /// The config compared against, if any.
+    config: Option<String>,
     namespaces: Vec<NamespaceStatus>,
     bridges: Vec<BridgeStatus>,
     nftables: NftStatus,
+    missing: Vec<Missing>,
+    /// The changes `apply` would make to what netd already owns.
+    drift: Vec<ChangeSummary>,
+    /// Objects in the config's way that netd does not own.
+    conflicts: Vec<Conflict>,
 }
 
 fn link_status(l: &ObservedLink, o: &NsObserved) -> LinkStatus {
@@ -78,7 +120,10 @@ fn link_status(l: &ObservedLink, o: &NsObserved) -> LinkStatus {
         mac: l.mac.filter(|m| m.0 != [0; 6]).map(|m| m.to_string()),
         mtu: l.mtu,
         owned: l.owned_by_netd(),
-        addresses: o.addrs_of(l.index).map(|a| a.net.to_string()).collect(),
+        addresses: o
+            .addrs_of(l.index)
+            .map(|a| AddrStatus::of(&a.net))
+            .collect(),
     }
 }
 
@@ -93,6 +138,7 @@ fn route_status(o: &NsObserved) -> Vec<RouteStatus> {
         })
         .map(|r| RouteStatus {
             destination: r.route.destination.to_string(),
+            prefix_len: r.route.destination.prefix_len(),
             gateway: r.route.gateway.map(|g| g.to_string()),
             device: r
                 .oif
@@ -137,7 +183,10 @@ fn collect(session: &Session, netns_dir: &std::path::Path) -> Status {
             name: b.name.clone(),
             up: b.up,
             mtu: b.mtu,
-            addresses: host.addrs_of(b.index).map(|a| a.net.to_string()).collect(),
+            addresses: host
+                .addrs_of(b.index)
+                .map(|a| AddrStatus::of(&a.net))
+                .collect(),
             ports: host
                 .links
                 .iter()
@@ -153,9 +202,14 @@ fn collect(session: &Session, netns_dir: &std::path::Path) -> Status {
         host_rules: nft.tagged.clone(),
     };
     Status {
+        ok: true,
+        config: None,
         namespaces,
         bridges,
         nftables,
+        missing: Vec::new(),
+        drift: Vec::new(),
+        conflicts: Vec::new(),
     }
 }
 
@@ -169,7 +223,7 @@ fn print_text(status: &Status) {
             "bridge {} {state} mtu {} {}",
             b.name,
             b.mtu,
-            b.addresses.join(" ")
+            addr_text(&b.addresses)
         );
         println!(
             "  ports: {}",
@@ -203,7 +257,7 @@ fn print_text(status: &Status) {
                 state,
                 l.mac.as_deref().unwrap_or("-"),
                 l.mtu,
-                l.addresses.join(" ")
+                addr_text(&l.addresses)
             );
         }
         for r in &ns.routes {
@@ -225,15 +279,67 @@ fn print_text(status: &Status) {
     }
 }
 
-pub async fn run(cli: &Cli, json: bool) -> Result<u8, CliError> {
+/// The config to compare with: the one asked for, else the default one
+/// if it exists.
+fn config_path(config: Option<&Path>) -> Option<PathBuf> {
+    match config {
+        Some(path) => Some(path.to_path_buf()),
+        None => {
+            let default = Path::new(super::args::DEFAULT_CONFIG);
+            default.exists().then(|| default.to_path_buf())
+        }
+    }
+}
+
+fn print_problems(status: &Status) {
+    for m in &status.missing {
+        println!(
+            "MISSING: {} {}: found {} at its pin",
+            m.kind, m.name, m.found
+        );
+    }
+    for c in &status.drift {
+        let detail = if c.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", c.detail)
+        };
+        println!("DRIFT: {} {} {}{detail}", c.op, c.kind, c.target);
+    }
+    for c in &status.conflicts {
+        println!("conflict: {c}");
+    }
+    if !status.ok {
+        println!("`netd apply` repairs what netd owns");
+    }
+}
+
+pub async fn run(cli: &Cli, config: Option<&Path>, json: bool) -> Result<u8, CliError> {
+    let config = config_path(config);
     let (netns_dir, state_dir) = dirs(cli);
-    let engine = Engine::open(&netns_dir, &state_dir)?;
-    let session = engine.session(&engine.nothing()).await?;
-    let status = collect(&session, &netns_dir);
+    let desired = match &config {
+        Some(path) => load_config(cli, path)?,
+        None => Desired::empty(netns_dir, state_dir),
+    };
+    let engine = Engine::open(&desired.netns_dir, &desired.state_dir)?;
+    let session = engine.session(&desired).await?;
+    let mut status = collect(&session, &desired.netns_dir);
+    status.config = config.map(|p| p.display().to_string());
+    status.missing = missing(&session.state, &session.observed);
+    if status.config.is_some() {
+        // Pure planning, without strict mode's reading of the ruleset: the
+        // question is what differs, not what apply would be allowed to do.
+        match crate::plan::plan(&desired, &session.observed, &session.state, false) {
+            Ok(plan) => status.drift = drift(&plan, &session.state, &session.observed),
+            Err(conflicts) => status.conflicts = conflicts,
+        }
+    }
+    status.ok = status.missing.is_empty() && status.drift.is_empty();
     if json {
-        print_json(&serde_json::to_value(&status).map_err(CliError::runtime)?);
+        print_json(&status);
     } else {
         print_text(&status);
+        print_problems(&status);
     }
-    Ok(0)
+    Ok(if status.ok { 0 } else { super::EXIT_PENDING })
 }

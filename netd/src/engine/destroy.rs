@@ -37,6 +37,7 @@ impl Engine {
             Change::DeleteLink {
                 scope: Scope::Host,
                 name: link,
+                ..
             } => host
                 .link(link)
                 .and_then(|l| l.alias.as_deref())

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::EngineError;
 use super::hostnet::HostNet;
 use crate::firewall::{Explanation, Flow, FlowVerdict, HostAddr, Iface, Outcome, Ruleset, explain};
-use crate::model::{Desired, Proto, Publish};
+use crate::model::{Desired, PortRange, Proto, Publish};
 
 /// The host's ruleset, from `nft -j list ruleset` (through the nftables
 /// crate's raw helper: the JSON is parsed by netd's tolerant parser, since
@@ -69,8 +69,9 @@ pub fn explain_publish(
 pub struct CheckedPublish<'a> {
     pub ns: &'a str,
     pub proto: Proto,
-    pub port: String,
-    pub to_port: String,
+    /// Host ports, `{"start", "end"}`: numbers, a single port has start == end.
+    pub port: PortRange,
+    pub to_port: PortRange,
     pub host_address: Option<IpAddr>,
     pub target: IpAddr,
     pub explanations: Vec<Explanation>,
@@ -81,8 +82,8 @@ impl<'a> CheckedPublish<'a> {
         CheckedPublish {
             ns: &p.ns,
             proto: p.proto,
-            port: p.port.to_string(),
-            to_port: p.to_port.to_string(),
+            port: p.port,
+            to_port: p.to_port,
             host_address: p.host_address,
             target: p.target,
             explanations,

@@ -1,7 +1,5 @@
-//! One kernel change, and its rendering for people (`+ link web/eth0 …`) and
-//! scripts (`--json`).
-
-use std::fmt;
+//! One kernel change, as data. Its rendering for people and scripts is in
+//! `summary.rs`.
 
 use ipnet::IpNet;
 use serde::Serialize;
@@ -17,7 +15,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn prefix(&self) -> String {
+    pub(super) fn prefix(&self) -> String {
         match self {
             Scope::Host => String::new(),
             Scope::Ns(ns) => format!("{ns}/"),
@@ -49,6 +47,42 @@ pub struct LinkSettings {
 impl LinkSettings {
     pub fn is_empty(&self) -> bool {
         *self == LinkSettings::default()
+    }
+}
+
+/// What kind of link a change is about, so that a link is named the same
+/// (`bridge`, `veth`, `dummy`) when it is created, changed and deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    Bridge,
+    Veth,
+    Dummy,
+    Loopback,
+    /// Any other kind: netd never creates one, but may find one it marked.
+    Link,
+}
+
+impl LinkKind {
+    /// From the kind the kernel reports (`IFLA_INFO_KIND`); `lo` has none.
+    pub fn observed(kind: Option<&str>, name: &str) -> Self {
+        match kind {
+            Some("bridge") => LinkKind::Bridge,
+            Some("veth") => LinkKind::Veth,
+            Some("dummy") => LinkKind::Dummy,
+            None if name == "lo" => LinkKind::Loopback,
+            _ => LinkKind::Link,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Bridge => "bridge",
+            LinkKind::Veth => "veth",
+            LinkKind::Dummy => "dummy",
+            LinkKind::Loopback => "loopback",
+            LinkKind::Link => "link",
+        }
     }
 }
 
@@ -106,11 +140,13 @@ pub enum Change {
     SetLink {
         scope: Scope,
         name: String,
+        kind: LinkKind,
         settings: LinkSettings,
     },
     DeleteLink {
         scope: Scope,
         name: String,
+        kind: LinkKind,
     },
     AddAddress {
         scope: Scope,
@@ -166,250 +202,4 @@ pub enum Change {
         #[serde(skip)]
         commands: String,
     },
-}
-
-/// The `--json` shape of a change: stable, flat, easy to filter with jq.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChangeSummary {
-    pub op: &'static str,
-    pub kind: &'static str,
-    pub ns: Option<String>,
-    pub target: String,
-    pub detail: String,
-}
-
-fn route_text(r: &Route) -> String {
-    let mut s = r.destination.to_string();
-    if let Some(gw) = r.gateway {
-        s.push_str(&format!(" via {gw}"));
-    }
-    if let Some(dev) = &r.device {
-        s.push_str(&format!(" dev {dev}"));
-    }
-    if r.table != crate::model::MAIN_TABLE {
-        s.push_str(&format!(" table {}", r.table));
-    }
-    if let Some(m) = r.metric {
-        s.push_str(&format!(" metric {m}"));
-    }
-    s
-}
-
-fn settings_text(s: &LinkSettings) -> String {
-    let mut parts = Vec::new();
-    match s.up {
-        Some(true) => parts.push("up".to_string()),
-        Some(false) => parts.push("down".to_string()),
-        None => {}
-    }
-    if let Some(m) = s.mtu {
-        parts.push(format!("mtu {m}"));
-    }
-    if let Some(m) = s.mac {
-        parts.push(format!("mac {m}"));
-    }
-    if let Some(b) = &s.master {
-        parts.push(format!("master {b}"));
-    }
-    if let Some(a) = &s.alias {
-        parts.push(format!("mark {a}"));
-    }
-    match s.isolated {
-        Some(true) => parts.push("isolated port, hairpin".to_string()),
-        Some(false) => parts.push("hairpin port".to_string()),
-        None => {}
-    }
-    parts.join(", ")
-}
-
-impl Change {
-    pub fn summary(&self) -> ChangeSummary {
-        let s = |op, kind, ns: Option<&str>, target: String, detail: String| ChangeSummary {
-            op,
-            kind,
-            ns: ns.map(str::to_string),
-            target,
-            detail,
-        };
-        match self {
-            Change::CreateNamespace { ns } => {
-                s("create", "namespace", Some(ns), ns.clone(), String::new())
-            }
-            Change::AdoptNamespace { ns } => s(
-                "modify",
-                "namespace",
-                Some(ns),
-                ns.clone(),
-                "adopt existing namespace".into(),
-            ),
-            Change::DeleteNamespace { ns } => {
-                s("delete", "namespace", Some(ns), ns.clone(), String::new())
-            }
-            Change::ReleaseNamespace { ns } => s(
-                "modify",
-                "namespace",
-                Some(ns),
-                ns.clone(),
-                "release adopted namespace".into(),
-            ),
-            Change::RecordNamespace { ns } => s(
-                "modify",
-                "namespace",
-                Some(ns),
-                ns.clone(),
-                "record the pin an interrupted run made".into(),
-            ),
-            Change::ForgetNamespace { ns, reason } => s(
-                "modify",
-                "namespace",
-                Some(ns),
-                ns.clone(),
-                format!("forget netd's record: {reason}"),
-            ),
-            Change::CreateBridge { name, mtu } => s(
-                "create",
-                "bridge",
-                None,
-                name.clone(),
-                mtu.map(|m| format!("mtu {m}")).unwrap_or_default(),
-            ),
-            Change::CreateVeth {
-                ns,
-                name,
-                host_name,
-                bridge,
-                ..
-            } => s(
-                "create",
-                "link",
-                Some(ns),
-                format!("{ns}/{name}"),
-                format!("veth, host {host_name} on {bridge}"),
-            ),
-            Change::CreateDummy { ns, name, .. } => s(
-                "create",
-                "link",
-                Some(ns),
-                format!("{ns}/{name}"),
-                "dummy".into(),
-            ),
-            Change::SetLink {
-                scope,
-                name,
-                settings,
-            } => s(
-                "modify",
-                "link",
-                scope.ns(),
-                format!("{}{name}", scope.prefix()),
-                settings_text(settings),
-            ),
-            Change::DeleteLink { scope, name } => s(
-                "delete",
-                "link",
-                scope.ns(),
-                format!("{}{name}", scope.prefix()),
-                String::new(),
-            ),
-            Change::AddAddress { scope, link, addr } => s(
-                "create",
-                "address",
-                scope.ns(),
-                format!("{}{link} {addr}", scope.prefix()),
-                String::new(),
-            ),
-            Change::DeleteAddress { scope, link, addr } => s(
-                "delete",
-                "address",
-                scope.ns(),
-                format!("{}{link} {addr}", scope.prefix()),
-                String::new(),
-            ),
-            Change::AddRoute { ns, route } => s(
-                "create",
-                "route",
-                Some(ns),
-                format!("{ns} {}", route_text(route)),
-                String::new(),
-            ),
-            Change::DeleteRoute { ns, route } => s(
-                "delete",
-                "route",
-                Some(ns),
-                format!("{ns} {}", route_text(route)),
-                String::new(),
-            ),
-            Change::SetSysctl {
-                ns,
-                key,
-                value,
-                was,
-            } => s(
-                "modify",
-                "sysctl",
-                Some(ns),
-                format!("{ns} {key}"),
-                match was {
-                    Some(old) => format!("{old} -> {value}"),
-                    None => format!("= {value}"),
-                },
-            ),
-            Change::RestoreSysctl { ns, key, value } => s(
-                "modify",
-                "sysctl",
-                Some(ns),
-                format!("{ns} {key}"),
-                format!("restore {value}"),
-            ),
-            Change::SetHostSysctl { key, value, was } => s(
-                "modify",
-                "sysctl",
-                None,
-                key.clone(),
-                match was {
-                    Some(old) => format!("{old} -> {value}"),
-                    None => format!("= {value}"),
-                },
-            ),
-            Change::ReplaceTable {
-                rules, elements, ..
-            } => s(
-                "modify",
-                "nftables",
-                None,
-                format!("table inet {}", crate::nft::TABLE),
-                format!("{rules} rules, {elements} map elements"),
-            ),
-            Change::HostRules { add, remove, .. } => s(
-                "modify",
-                "nftables",
-                None,
-                "netd's rules in host chains".into(),
-                format!("{add} accept rules in place, {remove} replaced or removed"),
-            ),
-            Change::DeleteTable => s(
-                "delete",
-                "nftables",
-                None,
-                format!("table inet {}", crate::nft::TABLE),
-                String::new(),
-            ),
-        }
-    }
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.summary();
-        let sign = match s.op {
-            "create" => '+',
-            "delete" => '-',
-            _ => '~',
-        };
-        write!(f, "{sign} {} {}", s.kind, s.target)?;
-        if !s.detail.is_empty() {
-            write!(f, " ({})", s.detail)?;
-        }
-        Ok(())
-    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::change::{Change, LinkSettings, Scope};
+use super::change::{Change, LinkKind, LinkSettings, Scope};
 use super::host::HostLinks;
 use super::links::{diff_addresses, diff_namespace};
 use super::pins::{self, Leaving, Wanted};
@@ -102,6 +102,7 @@ fn diff_bridge(
         out.push(Change::SetLink {
             scope: Scope::Host,
             name: b.name.clone(),
+            kind: LinkKind::Bridge,
             settings,
         });
     }
@@ -243,6 +244,7 @@ pub fn plan(
                     changes.push(Change::DeleteLink {
                         scope: Scope::Host,
                         name: link.name.clone(),
+                        kind: LinkKind::observed(link.kind.as_deref(), &link.name),
                     });
                 }
             }
@@ -253,6 +255,7 @@ pub fn plan(
                 changes.push(Change::DeleteLink {
                     scope: Scope::Host,
                     name: link.name.clone(),
+                    kind: LinkKind::observed(link.kind.as_deref(), &link.name),
                 });
             } else {
                 orphans.push(format!("bridge {bridge}"));

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 
-use super::change::{Change, LinkSettings, Scope};
+use super::change::{Change, LinkKind, LinkSettings, Scope};
 use super::diff::{Conflict, claimable, foreign};
 use super::host::HostLinks;
 use crate::model::{
@@ -168,6 +168,7 @@ impl NsDiff<'_> {
                 out.push(Change::SetLink {
                     scope: Scope::Host,
                     name: host_name.clone(),
+                    kind: LinkKind::Veth,
                     settings,
                 });
             }
@@ -180,6 +181,10 @@ impl NsDiff<'_> {
             out.push(Change::SetLink {
                 scope: self.scope.clone(),
                 name: iface.name.clone(),
+                kind: match iface.kind {
+                    InterfaceKind::Veth { .. } => LinkKind::Veth,
+                    InterfaceKind::Dummy => LinkKind::Dummy,
+                },
                 settings,
             });
         }
@@ -206,12 +211,14 @@ impl NsDiff<'_> {
             out.push(Change::DeleteLink {
                 scope: self.scope.clone(),
                 name: l.name.clone(),
+                kind: LinkKind::observed(l.kind.as_deref(), &l.name),
             });
         }
         if let Some(h) = host_end {
             out.push(Change::DeleteLink {
                 scope: Scope::Host,
                 name: h.name.clone(),
+                kind: LinkKind::observed(h.kind.as_deref(), &h.name),
             });
         }
         out.push(match &iface.kind {
@@ -266,6 +273,7 @@ impl NsDiff<'_> {
                 out.push(Change::DeleteLink {
                     scope: self.scope.clone(),
                     name: l.name.clone(),
+                    kind: LinkKind::observed(l.kind.as_deref(), &l.name),
                 });
             }
         }
@@ -279,6 +287,7 @@ impl NsDiff<'_> {
                 out.push(Change::DeleteLink {
                     scope: Scope::Host,
                     name: l.name.clone(),
+                    kind: LinkKind::observed(l.kind.as_deref(), &l.name),
                 });
             }
         }
@@ -290,6 +299,7 @@ impl NsDiff<'_> {
             out.push(Change::SetLink {
                 scope: self.scope.clone(),
                 name: "lo".into(),
+                kind: LinkKind::Loopback,
                 settings: LinkSettings {
                     up: Some(true),
                     ..LinkSettings::default()

@@ -7,9 +7,11 @@ mod host;
 mod links;
 mod pins;
 mod routes;
+mod summary;
 
-pub use change::{Change, ChangeSummary, LinkSettings, Scope};
+pub use change::{Change, LinkKind, LinkSettings, Scope};
 pub use diff::{Conflict, Plan, plan};
+pub use summary::ChangeSummary;
 
 #[cfg(test)]
 mod tests;

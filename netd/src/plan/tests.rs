@@ -225,3 +225,49 @@ fn routes_netd_does_not_reconcile_are_left_alone() {
     let p = plan(&d, &o, &recorded(&d), false).unwrap();
     assert_eq!(render(&p), "");
 }
+
+/// Scripts filter changes by `kind`: a bridge or a veth must be named the
+/// same when it is created as when it is deleted or changed.
+#[test]
+fn an_object_has_one_kind_whether_created_or_deleted() {
+    let d = topology();
+    let created = plan(&d, &Observed::default(), &State::default(), false).unwrap();
+    let empty = Desired::empty(d.netns_dir.clone(), d.state_dir.clone());
+    let deleted = plan(&empty, &converged(&d), &recorded(&d), true).unwrap();
+    let kind_of = |p: &Plan, op: &str, name: &str| -> Vec<&'static str> {
+        p.changes
+            .iter()
+            .map(Change::summary)
+            .filter(|s| s.op == op && s.name.as_deref() == Some(name))
+            .map(|s| s.kind)
+            .collect()
+    };
+    assert_eq!(kind_of(&created, "create", "br0"), ["bridge"]);
+    assert_eq!(kind_of(&deleted, "delete", "br0"), ["bridge"]);
+    assert_eq!(kind_of(&created, "create", "db"), ["namespace"]);
+    assert_eq!(kind_of(&deleted, "delete", "db"), ["namespace"]);
+    assert_eq!(kind_of(&deleted, "delete", "ve-db"), ["veth"]);
+    assert!(
+        kind_of(&created, "create", "eth0")
+            .iter()
+            .all(|k| *k == "veth")
+    );
+}
+
+#[test]
+fn change_numbers_are_json_numbers() {
+    let d = topology();
+    let p = plan(&d, &Observed::default(), &State::default(), false).unwrap();
+    let json =
+        serde_json::to_value(p.changes.iter().map(Change::summary).collect::<Vec<_>>()).unwrap();
+    let changes = json.as_array().unwrap();
+    let veth = changes.iter().find(|c| c["kind"] == "veth").unwrap();
+    assert!(veth["mtu"].is_u64(), "{veth}");
+    let addr = changes.iter().find(|c| c["kind"] == "address").unwrap();
+    assert_eq!(addr["prefix_len"], 24, "{addr}");
+    let route = changes.iter().find(|c| c["kind"] == "route").unwrap();
+    assert!(
+        route["table"].is_u64() && route["prefix_len"].is_u64(),
+        "{route}"
+    );
+}
