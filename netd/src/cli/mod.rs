@@ -10,6 +10,11 @@ macro_rules! println {
         $crate::cli::stdout::line(format_args!($($arg)*))
     };
 }
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::text(format_args!($($arg)*))
+    };
+}
 macro_rules! eprintln {
     ($($arg:tt)*) => {
         $crate::cli::stdout::error_line(format_args!($($arg)*))

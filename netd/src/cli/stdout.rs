@@ -12,10 +12,14 @@ static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
 
 fn write_line(out: &mut dyn Write, closed: &AtomicBool, args: fmt::Arguments<'_>) {
+    write_text(out, closed, format_args!("{args}\n"));
+}
+
+fn write_text(out: &mut dyn Write, closed: &AtomicBool, args: fmt::Arguments<'_>) {
     if closed.load(Ordering::Relaxed) {
         return;
     }
-    let written = out.write_fmt(args).and_then(|()| out.write_all(b"\n"));
+    let written = out.write_fmt(args);
     if let Err(e) = written {
         // Whatever the error (EPIPE, a full disk behind a redirect), more
         // output cannot fix it, and a panic would abort the work.
@@ -29,6 +33,11 @@ fn write_line(out: &mut dyn Write, closed: &AtomicBool, args: fmt::Arguments<'_>
 /// One line on stdout; see the module doc.
 pub fn line(args: fmt::Arguments<'_>) {
     write_line(&mut std::io::stdout().lock(), &STDOUT_CLOSED, args);
+}
+
+/// Text on stdout, without a line break of its own.
+pub fn text(args: fmt::Arguments<'_>) {
+    write_text(&mut std::io::stdout().lock(), &STDOUT_CLOSED, args);
 }
 
 /// One line on stderr, with the same care.
