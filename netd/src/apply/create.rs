@@ -134,3 +134,6 @@ async fn taken_name<K: Kernel>(kernel: &K, names: &[(Scope, String)]) -> Option<
     }
     None
 }
+
+#[cfg(test)]
+mod tests;
