@@ -60,8 +60,10 @@ pub struct KernelError {
     pub op: Op,
     /// The object as a user names it: `link veth0 in namespace web`.
     pub object: String,
-    /// None when no errno came back (the connection closed).
+    /// None when no errno came back (the connection closed, or the
+    /// namespace's socket could not be opened: then `detail` says why).
     pub errno: Option<i32>,
+    pub detail: String,
 }
 
 impl KernelError {
@@ -70,11 +72,20 @@ impl KernelError {
             op,
             object: object.into(),
             errno,
+            detail: String::new(),
         }
     }
 
     pub fn from_nl(op: Op, object: impl Into<String>, e: &NlError) -> Self {
-        Self::new(op, object, e.errno())
+        match e {
+            NlError::Kernel { errno, .. } if *errno != 0 => Self::new(op, object, Some(*errno)),
+            // errno 0 carries a failure that never reached the kernel.
+            NlError::Kernel { message, .. } => KernelError {
+                detail: message.clone(),
+                ..Self::new(op, object, None)
+            },
+            NlError::Closed => Self::new(op, object, None),
+        }
     }
 
     pub fn recovery(&self) -> Recovery {
@@ -94,6 +105,7 @@ impl KernelError {
     /// after the change it failed.
     pub fn cause(&self) -> String {
         match self.errno {
+            None if !self.detail.is_empty() => self.detail.clone(),
             None => "netlink connection closed".to_string(),
             Some(EPERM | EACCES) => {
                 format!("{NEEDS_ROOT}; the kernel refused: {}", describe(self.errno))
@@ -171,6 +183,19 @@ mod tests {
             )
         );
         assert_eq!(at(Op::AddAddress, EACCES).recovery(), Recovery::GiveUp);
+    }
+
+    #[test]
+    fn a_failure_before_the_kernel_keeps_its_message() {
+        let e = NlError::Kernel {
+            errno: 0,
+            message: "cannot enter namespace web".into(),
+        };
+        let e = KernelError::from_nl(Op::AddRoute, "route", &e);
+        assert_eq!(
+            (e.errno, e.cause().as_str()),
+            (None, "cannot enter namespace web")
+        );
     }
 
     #[test]
