@@ -5,7 +5,6 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use netd::cli::{self, Cli, CliError, Command, LogFormat};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
@@ -47,14 +46,37 @@ fn init_logging(cli: &Cli) {
     }
 }
 
+/// Errors quote names from files and the command line; whatever produced
+/// the message, no value in it can forge a line or drown it.
 fn report(err: &CliError) -> ExitCode {
-    eprintln!("{err}");
+    cli::error_line(format_args!(
+        "{}",
+        netd::model::shown_quoted(&err.to_string())
+    ));
     ExitCode::from(err.exit_code())
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match cli::parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(stop) => {
+            // Help piped into a closed reader (`netd --help | true`) is
+            // not an error.
+            let text = stop.text.trim_end_matches('\n');
+            if stop.to_stderr {
+                cli::error_line(format_args!("{text}"));
+            } else {
+                cli::line(format_args!("{text}"));
+            }
+            return ExitCode::from(stop.code);
+        }
+    };
     init_logging(&cli);
+    if !matches!(cli.command, Command::Check { .. })
+        && let Err(e) = cli::require_root()
+    {
+        return report(&CliError::Runtime(e));
+    }
     if let Command::Exec { name, command } = &cli.command {
         // Only returns on failure.
         return report(&cli::exec(&cli, name, command));

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Kernel, Report};
-use crate::netlink::{LinkChange, NlError, Request};
+use crate::netlink::{KernelError, LinkChange, NlError, Op, Request};
 use crate::observe::NsObserved;
 use crate::plan::{Change, Scope};
 
@@ -15,9 +15,13 @@ const EEXIST: i32 = 17;
 const EADDRNOTAVAIL: i32 = 99;
 
 /// Deleting what is already gone, or adding what is already there, is the
-/// state we wanted: information, not failure.
+/// state we wanted: information, not failure. A real failure is told by its
+/// cause, with the errno.
 pub(super) fn settle(change: &Change, result: Result<(), NlError>) -> Result<(), String> {
-    let errno = result.as_ref().err().and_then(NlError::errno);
+    let Err(e) = result else {
+        return Ok(());
+    };
+    let errno = e.errno();
     let harmless = match change {
         Change::DeleteLink { .. } | Change::DeleteAddress { .. } | Change::DeleteRoute { .. } => {
             matches!(errno, Some(ENOENT | ESRCH | ENODEV | EADDRNOTAVAIL))
@@ -28,7 +32,20 @@ pub(super) fn settle(change: &Change, result: Result<(), NlError>) -> Result<(),
     if harmless {
         return Ok(());
     }
-    result.map_err(|e| e.to_string())
+    Err(KernelError::from_nl(op_of(change), change.to_string(), &e).cause())
+}
+
+fn op_of(change: &Change) -> Op {
+    match change {
+        Change::CreateBridge { .. } => Op::CreateLink,
+        Change::CreateVeth { .. } | Change::CreateDummy { .. } => Op::CreateLinkAt,
+        Change::DeleteLink { .. } => Op::DeleteLink,
+        Change::AddAddress { .. } => Op::AddAddress,
+        Change::DeleteAddress { .. } => Op::DeleteAddress,
+        Change::AddRoute { .. } => Op::AddRoute,
+        Change::DeleteRoute { .. } => Op::DeleteRoute,
+        _ => Op::ChangeLink,
+    }
 }
 
 /// Name → ifindex in one namespace, kept up to date as links come and go.
@@ -39,6 +56,15 @@ pub(super) struct Indexes {
 }
 
 impl Indexes {
+    /// From a fresh read of the namespace's links.
+    pub(super) fn from_links(links: Vec<crate::observe::ObservedLink>) -> Self {
+        let next = links.iter().map(|l| l.index).max().unwrap_or(1) + 1;
+        Indexes {
+            by_name: links.into_iter().map(|l| (l.name, l.index)).collect(),
+            next,
+        }
+    }
+
     pub(super) fn from_observed(o: &NsObserved) -> Self {
         Indexes {
             by_name: o.links.iter().map(|l| (l.name.clone(), l.index)).collect(),

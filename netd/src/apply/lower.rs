@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU32;
 
 use super::batch::{Batch, Indexes, alias_only};
+use super::create::{NewLink, create_links};
 use super::namespace::apply_ns;
 
 use futures::{StreamExt, stream};
@@ -116,17 +117,31 @@ async fn apply_host<K: Kernel>(
     {
         first.add(c, link_request(c, &host, &host), report);
     }
-    for c in changes {
-        if let Change::CreateBridge { name, mtu } = c {
+    first.run(kernel, &Scope::Host, report).await;
+    let bridges = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateBridge { name, mtu } => Some(NewLink {
+                change: c.clone(),
+                request: Request::create_bridge(name, bridge_mac(name), *mtu),
+                fallback: None,
+                names: vec![(Scope::Host, name.clone())],
+            }),
+            _ => None,
+        })
+        .collect();
+    let bridges = create_links(kernel, &Scope::Host, bridges, report).await;
+    // The mark, by name, only on bridges netd just created: never on a
+    // link another program made under the name meanwhile.
+    let mut marks = Batch::new();
+    for c in &bridges.ok {
+        if let Change::CreateBridge { name, .. } = c {
             let alias = Request::set_link(0, Some(name), &alias_only(bridge_alias(name)));
-            let create = Request::create_bridge(name, bridge_mac(name), *mtu);
-            first.add_all(c, Ok(vec![create, alias]), report);
+            marks.add(c, Ok(alias), report);
         }
     }
-    let created = changes
-        .iter()
-        .any(|c| matches!(c, Change::CreateBridge { .. }));
-    first.run(kernel, &Scope::Host, report).await;
+    marks.run(kernel, &Scope::Host, report).await;
+    let created = !bridges.ok.is_empty();
     if created {
         match kernel.links(&Scope::Host).await {
             Ok(links) => {

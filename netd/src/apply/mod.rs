@@ -3,6 +3,7 @@
 //! was not.
 
 mod batch;
+mod create;
 mod kernel;
 mod lower;
 mod namespace;

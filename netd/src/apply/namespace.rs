@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::batch::{Batch, Indexes};
+use super::create::{NewLink, create_links};
 use super::lower::{link_request, sysctl_values};
 use super::{Kernel, Report};
 use crate::model::{host_link_alias, ns_link_alias};
@@ -65,9 +66,6 @@ pub(super) async fn apply_ns<K: Kernel>(
     }
     deletes.run(kernel, &scope, &mut report).await;
 
-    let mut creates = Batch::new();
-    let mut dummies = Batch::new();
-    let mut peer_setup = Vec::new();
     let needs_fd = changes
         .iter()
         .any(|c| matches!(c, Change::CreateVeth { .. }));
@@ -76,6 +74,8 @@ pub(super) async fn apply_ns<K: Kernel>(
     } else {
         None
     };
+    let mut veths = Vec::new();
+    let mut dummies = Vec::new();
     for c in &changes {
         match c {
             Change::CreateVeth {
@@ -85,80 +85,133 @@ pub(super) async fn apply_ns<K: Kernel>(
                 mac,
                 host_mac,
                 mtu,
-                ipv6_link_local,
-                isolated,
                 ..
-            } => {
-                let lowered = match (&fd, host.get(bridge)) {
-                    (Some(Ok(fd)), Ok(bridge_index)) => {
-                        let peer_index = idx.allocate(name);
-                        let create = Request::create_veth(&VethSpec {
-                            host_name,
-                            host_index: host_next.fetch_add(1, Ordering::Relaxed),
-                            host_mac: *host_mac,
-                            bridge_index,
-                            peer_name: name,
-                            peer_mac: *mac,
-                            peer_index,
-                            peer_netns: *fd,
-                            mtu: *mtu,
-                        });
-                        // The peer comes up (and gets its mark) from inside.
-                        let peer = Request::bring_up_new_link(
-                            peer_index,
-                            None,
-                            ns_link_alias(ns, name),
-                            *ipv6_link_local,
-                            None,
-                        );
-                        for req in peer {
-                            peer_setup.push((c.clone(), req));
-                        }
-                        let [mark, up] = Request::bring_up_new_link(
-                            0,
-                            Some(host_name),
-                            host_link_alias(ns, name),
-                            false,
-                            Some(BridgePortFlags {
-                                hairpin: true,
-                                isolated: *isolated,
-                            }),
-                        );
-                        Ok(vec![create, mark, up])
-                    }
-                    (Some(Err(e)), _) => Err(e.clone()),
-                    (_, Err(e)) => Err(e),
-                    (None, _) => Err("internal: no namespace fd".into()),
-                };
-                creates.add_all(c, lowered, &mut report);
-            }
-            Change::CreateDummy {
-                name,
-                mac,
-                mtu,
-                ipv6_link_local,
-                ..
-            } => {
+            } => match (&fd, host.get(bridge)) {
+                (Some(Ok(fd)), Ok(bridge_index)) => {
+                    let mut spec = VethSpec {
+                        host_name,
+                        host_index: host_next.fetch_add(1, Ordering::Relaxed),
+                        host_mac: *host_mac,
+                        bridge_index,
+                        peer_name: name,
+                        peer_mac: *mac,
+                        peer_index: idx.allocate(name),
+                        peer_netns: *fd,
+                        mtu: *mtu,
+                    };
+                    let request = Request::create_veth(&spec);
+                    (spec.host_index, spec.peer_index) = (0, 0);
+                    veths.push(NewLink {
+                        change: c.clone(),
+                        request,
+                        fallback: Some(Request::create_veth(&spec)),
+                        names: vec![
+                            (Scope::Host, host_name.clone()),
+                            (scope.clone(), name.clone()),
+                        ],
+                    });
+                }
+                (Some(Err(e)), _) => report.push(c.clone(), Err(e.clone())),
+                (_, Err(e)) => report.push(c.clone(), Err(e)),
+                (None, _) => report.push(c.clone(), Err("internal: no namespace fd".into())),
+            },
+            Change::CreateDummy { name, mac, mtu, .. } => {
                 let index = idx.allocate(name);
-                let create = Request::create_dummy(name, *mac, *mtu, index);
-                let [mark, up] = Request::bring_up_new_link(
+                dummies.push(NewLink {
+                    change: c.clone(),
+                    request: Request::create_dummy(name, *mac, *mtu, index),
+                    fallback: Some(Request::create_dummy(name, *mac, *mtu, 0)),
+                    names: vec![(scope.clone(), name.clone())],
+                });
+            }
+            _ => {}
+        }
+    }
+    let veths = create_links(kernel, &Scope::Host, veths, &mut report).await;
+    let dummies = create_links(kernel, &scope, dummies, &mut report).await;
+    // A link that could not be created is not named by later requests:
+    // they fail at once as "does not exist", not on a guessed index.
+    for c in &changes {
+        if let Change::CreateVeth { name, .. } | Change::CreateDummy { name, .. } = c
+            && !veths.ok.contains(c)
+            && !dummies.ok.contains(c)
+        {
+            idx.by_name.remove(name);
+        }
+    }
+    if veths.kernel_chose || dummies.kernel_chose {
+        // Some new link's index is the kernel's: learn the real ones before
+        // any request names them.
+        match kernel.links(&scope).await {
+            Ok(links) => idx = Indexes::from_links(links),
+            Err(e) => tracing::warn!(ns, error = %e, "cannot re-read links after a retry"),
+        }
+    }
+
+    // The host ends get their mark and come up, by name: only links that
+    // exist now, which netd just created, are named.
+    let mut host_setup = Batch::new();
+    let mut links = Batch::new();
+    for c in &veths.ok {
+        let Change::CreateVeth {
+            name,
+            host_name,
+            ipv6_link_local,
+            isolated,
+            ..
+        } = c
+        else {
+            continue;
+        };
+        let [mark, up] = Request::bring_up_new_link(
+            0,
+            Some(host_name),
+            host_link_alias(ns, name),
+            false,
+            Some(BridgePortFlags {
+                hairpin: true,
+                isolated: *isolated,
+            }),
+        );
+        host_setup.add_all(c, Ok(vec![mark, up]), &mut report);
+        // The inner end comes up (and gets its mark) first in the
+        // namespace's own batch.
+        match idx.get(name) {
+            Ok(index) => {
+                let peer = Request::bring_up_new_link(
                     index,
                     None,
                     ns_link_alias(ns, name),
                     *ipv6_link_local,
                     None,
                 );
-                dummies.add_all(c, Ok(vec![create, mark, up]), &mut report);
+                for req in peer {
+                    links.follow_up(c, req);
+                }
             }
-            _ => {}
+            Err(e) => tracing::warn!(ns, error = %e, "a new veth's inner end is not there"),
         }
     }
-    creates.run(kernel, &Scope::Host, &mut report).await;
-
-    let mut links = dummies;
-    // A new veth's inner end comes up first in the namespace's own batch.
-    for (c, req) in peer_setup {
-        links.follow_up(&c, req);
+    host_setup.run(kernel, &Scope::Host, &mut report).await;
+    for c in &dummies.ok {
+        if let Change::CreateDummy {
+            name,
+            ipv6_link_local,
+            ..
+        } = c
+        {
+            let setup = idx.get(name).map(|index| {
+                Request::bring_up_new_link(
+                    index,
+                    None,
+                    ns_link_alias(ns, name),
+                    *ipv6_link_local,
+                    None,
+                )
+                .to_vec()
+            });
+            links.add_all(c, setup, &mut report);
+        }
     }
     for c in changes
         .iter()

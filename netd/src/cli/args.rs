@@ -14,11 +14,19 @@ pub(super) const DEFAULT_CONFIG: &str = "/etc/netd/netd.toml";
     after_help = "Examples:\n  netd check -c /etc/netd/netd.toml\n  netd plan\n  netd apply --json\n  netd status\n  netd exec web -- ip addr"
 )]
 pub struct Cli {
+    /// Config file, for the commands that read one; may also follow the command
+    #[arg(
+        short = 'c',
+        long = "config",
+        id = "config_before",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
     /// Where namespaces are pinned (default /run/netns, or [daemon] netns_dir)
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", value_parser = absolute_dir)]
     pub netns_dir: Option<PathBuf>,
     /// Where netd records what it created (default /run/netd, or [daemon] state_dir)
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", value_parser = absolute_dir)]
     pub state_dir: Option<PathBuf>,
     /// Seconds a command that changes anything waits for another netd
     /// that is applying; 0 fails at once
@@ -128,6 +136,20 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,
     },
+}
+
+/// A relative directory would depend on where netd happens to be started,
+/// and the state records names relative to it: only absolute ones.
+fn absolute_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "`{}` is not an absolute path; give the full path, such as /run/netns",
+            crate::model::shown(text)
+        ))
+    }
 }
 
 fn wait_seconds(text: &str) -> Result<f64, String> {

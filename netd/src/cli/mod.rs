@@ -2,6 +2,25 @@
 //! mapping of failures to exit codes (0 ok, 1 runtime failure, 2 bad config
 //! or usage).
 
+// Every command's output goes through these, so that a reader closing the
+// pipe early (`netd firewall show | head -1`) ends the output quietly
+// rather than with a panic. Defined before the modules, which they cover.
+macro_rules! println {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::line(format_args!($($arg)*))
+    };
+}
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::text(format_args!($($arg)*))
+    };
+}
+macro_rules! eprintln {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::error_line(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod check;
 mod converge;
@@ -10,12 +29,18 @@ mod drift;
 mod exec;
 mod firewall;
 mod output;
+mod parse;
+mod privilege;
 mod status;
+mod stdout;
 
 use std::path::PathBuf;
 
 pub use args::{Cli, Command, LogFormat};
 pub use exec::exec;
+pub use parse::{Stop, parse_from};
+pub use privilege::require_root;
+pub use stdout::{error_line, line, stdout_closed};
 
 use crate::config::ConfigErrors;
 use crate::model::{DEFAULT_NETNS_DIR, DEFAULT_STATE_DIR, Desired};

@@ -14,6 +14,7 @@ mod build;
 mod chunked;
 mod deserialize;
 mod error;
+mod file;
 mod located;
 mod policy;
 mod publish;
@@ -31,11 +32,12 @@ use std::path::Path;
 use crate::model::Desired;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use file::MAX_CONFIG_BYTES;
 
 /// Reads and validates the file; every problem found is in the Err, not just the first.
 pub fn load(path: &Path) -> Result<Desired, ConfigErrors> {
-    let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    let file = crate::model::shown_line(&path.display().to_string());
+    match file::read_capped(path) {
         Ok(text) => parse_in(&text, &file, path.parent().unwrap_or(Path::new(""))),
         Err(e) => Err(ConfigError {
             file,

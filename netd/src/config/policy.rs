@@ -52,7 +52,7 @@ pub(super) fn lower_policy(
     }
     let path = dir.join(value);
     let file = path.display().to_string();
-    match std::fs::read_to_string(&path) {
+    match super::file::read_capped(&path) {
         Ok(text) => absorb(report, parse(&text, &file, Some(path))),
         Err(e) => {
             report.error(

@@ -57,10 +57,19 @@ pub(super) fn join_key(parent: &str, name: &str) -> String {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    let segment = if bare {
-        name.to_owned()
+    // A very long key is cut like any echoed value; it cannot be pasted
+    // back then, but it cannot drown the message either.
+    let max = crate::model::MAX_SHOWN;
+    let cut: String = name.chars().take(max).collect();
+    let more = if name.chars().nth(max).is_some() {
+        "…"
     } else {
-        format!("{name:?}")
+        ""
+    };
+    let segment = if bare {
+        format!("{cut}{more}")
+    } else {
+        format!("{cut:?}{more}")
     };
     if parent.is_empty() {
         segment
@@ -104,8 +113,9 @@ impl<'a> Report<'a> {
             file: self.file.to_owned(),
             line,
             column,
-            key: key.to_owned(),
-            message: message.into(),
+            key: crate::model::shown_line(key),
+            // Messages quote values from the file; none may forge a line.
+            message: crate::model::shown_line(&message.into()),
         });
     }
 
@@ -168,5 +178,7 @@ mod tests {
         assert_eq!(join_key("", "namespace"), "namespace");
         assert_eq!(join_key("namespace", "web-1"), "namespace.web-1");
         assert_eq!(join_key("namespace", "a.b"), r#"namespace."a.b""#);
+        let long = join_key("namespace", &"n".repeat(100));
+        assert_eq!(long, format!("namespace.{}…", "n".repeat(64)));
     }
 }

@@ -4,6 +4,7 @@
 mod naming;
 mod ownership;
 mod publish;
+mod shown;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -14,10 +15,11 @@ use serde::Serialize;
 
 pub use naming::{
     MAX_NAMESPACE_NAME, MacAddr, check_link_name, check_namespace_name, check_sysctl_key,
-    default_host_link_name, shown, stable_mac,
+    default_host_link_name, stable_mac,
 };
 pub use ownership::*;
 pub use publish::{ChainRef, Policy, PolicyMode, PortRange, Proto, Publish};
+pub use shown::{MAX_SHOWN, shown, shown_line, shown_quoted};
 
 pub const DEFAULT_NETNS_DIR: &str = "/run/netns";
 pub const DEFAULT_STATE_DIR: &str = "/run/netd";

@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
+use super::shown;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MacAddr(pub [u8; 6]);
 
@@ -135,26 +137,6 @@ pub fn check_sysctl_key(key: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
-}
-
-/// A value from a file or the command line as it is echoed in a message:
-/// at most 64 characters, control characters escaped, so that a hostile
-/// name cannot forge lines in a log or a terminal.
-pub fn shown(value: &str) -> String {
-    const MAX: usize = 64;
-    let mut out = String::new();
-    for (i, c) in value.chars().enumerate() {
-        if i == MAX {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// FNV-1a: tiny, stable across Rust versions and platforms (unlike std's
