@@ -7,7 +7,8 @@
 # link, address or route present in both the old and the new config was
 # deleted, unless the plan announced its replacement. The logic is in
 # integration-tests/transitions/ (run.py). SEED=N replays a run; EDITS=N
-# changes the count; KEEP_GOING=1 reports every failing edit.
+# changes the count; KEEP_GOING=1 reports every failing edit; EDIT_KINDS
+# limits the edits drawn (see transitions/run.py).
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
 need_tool ip jq nft nsenter python3

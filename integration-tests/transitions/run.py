@@ -6,8 +6,9 @@ in both the old and the new config was deleted (breaks.find_breaks).
 
 Environment: NETD (binary), SEED, EDITS (default 200), WORKDIR (files),
 KEEP_GOING=1 (report every failing edit, re-applying after each, instead of
-stopping at the first), BREAK_EXPECTATION=1 (check a wrong MTU, to see the
-test fail).
+stopping at the first), EDIT_KINDS=add_route,set_mtu,... (draw only these
+edits of edits.py, to narrow a failure down), BREAK_EXPECTATION=1 (check a
+wrong MTU, to see the test fail).
 """
 
 import copy
@@ -31,6 +32,7 @@ EDITS = int(os.environ.get("EDITS", "200"))
 WORK = os.environ["WORKDIR"]
 KEEP_GOING = os.environ.get("KEEP_GOING") == "1"
 BREAK = os.environ.get("BREAK_EXPECTATION") == "1"
+KINDS = [k for k in os.environ.get("EDIT_KINDS", "").split(",") if k]
 
 
 def log(msg):
@@ -141,7 +143,7 @@ def main():
             if n > 0:
                 old = cfg
                 cfg = copy.deepcopy(cfg)
-                desc = edits.edit(cfg, rng)
+                desc = edits.edit(cfg, rng, KINDS)
             t0 = time.monotonic()
             listeners.sync([kernel.HOST] + sorted(old["namespaces"]))
             why, details, post = step(n, desc, old, cfg, path, listeners, pre)
