@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod firewall;
 pub mod model;
 pub mod netlink;
@@ -12,5 +13,7 @@ pub mod nft;
 pub mod observe;
 pub mod plan;
 pub mod state;
+pub mod supervise;
+pub mod systemd;
 #[cfg(test)]
 mod testutil;

@@ -24,6 +24,11 @@ fn init_logging(cli: &Cli) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
     match cli.log_format {
+        // Under systemd, journald keeps the time and reads the priority.
+        LogFormat::Text if netd::systemd::under_journald() => builder
+            .with_ansi(false)
+            .event_format(netd::systemd::JournalFormat)
+            .init(),
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }

@@ -6,6 +6,7 @@ mod batch;
 mod kernel;
 mod lower;
 mod namespace;
+mod order;
 mod real;
 mod records;
 mod report;

@@ -122,3 +122,10 @@ fn wait_seconds(text: &str) -> Result<f64, String> {
         )),
     }
 }
+
+impl Cli {
+    /// How long a writer waits for the lock.
+    pub fn wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.wait)
+    }
+}

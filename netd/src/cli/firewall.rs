@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::hostnet::HostNet;
 use super::{Cli, CliError, load_config};
-use crate::firewall::{
-    Explanation, Flow, FlowVerdict, HostAddr, Iface, Outcome, Ruleset, explain, show,
-};
+use crate::engine::hostnet::HostNet;
+use crate::engine::publish_check::{check_line, check_publishes, explain_publish, read_ruleset};
+use crate::firewall::{Explanation, FlowVerdict, show};
 use crate::model::{Desired, Proto, Publish};
 
 /// Inspect the host firewall against netd's published ports.
@@ -127,23 +126,6 @@ fn exit_code(explanations: &[Explanation]) -> u8 {
     )
 }
 
-/// The host's ruleset, from `nft -j list ruleset` (through the nftables
-/// crate's raw helper: the JSON is parsed by netd's tolerant parser, since
-/// foreign tables hold expressions the crate's strict schema may refuse).
-pub(crate) fn read_ruleset() -> Result<Ruleset, CliError> {
-    let text = nftables::helper::get_current_ruleset_raw(None::<&str>, &["list", "ruleset"])
-        .map_err(|e| {
-            CliError::Runtime(format!(
-                "cannot read the host's ruleset with `nft -j list ruleset`: {e} (netd firewall needs nft and root or CAP_NET_ADMIN)"
-            ))
-        })?;
-    if text.trim().is_empty() {
-        return Ok(Ruleset::default());
-    }
-    Ruleset::from_json_str(&text)
-        .map_err(|e| CliError::Runtime(format!("cannot parse `nft -j list ruleset` output: {e}")))
-}
-
 /// Parses `NS:PORT[/PROTO]` and finds the publishes it names, with the host
 /// port of each.
 fn target_flows<'d>(
@@ -216,103 +198,10 @@ fn target_flows<'d>(
     Ok(matches)
 }
 
-pub(crate) fn explain_publish(
-    rs: &Ruleset,
-    desired: &Desired,
-    host: &HostNet,
-    p: &Publish,
-    host_port: u16,
-    from: Option<IpAddr>,
-) -> Explanation {
-    let mut flow = Flow::to_publish(desired, p, host_port);
-    flow.source = from.unwrap_or(flow.source);
-    flow.from_host = flow.source.is_loopback() || host.addrs.iter().any(|(_, a)| *a == flow.source);
-    let bridges: Vec<String> = desired.bridges.keys().cloned().collect();
-    if !flow.from_host
-        && let Some(dev) = host.route_dev(flow.source)
-        && !bridges.contains(&dev)
-        && dev != "lo"
-    {
-        flow.iif = Iface::Named(dev);
-    }
-    // A client outside connects to an address of the link it comes in by;
-    // without one, any local address (rules on a specific address then stay
-    // unknown).
-    let mut note = None;
-    if let (HostAddr::AnyLocal, Iface::Named(dev), false) = (flow.host, &flow.iif, flow.from_host)
-        && let Some(a) = host.addr_on(dev, p.is_ipv6())
-    {
-        note = Some(format!(
-            "the publish has no host_address: assumed the client connects to {a}, the address of {dev}, the link its route comes in by"
-        ));
-        flow.host = HostAddr::Addr(a);
-    }
-    let mut e = explain(rs, &flow);
-    e.notes.extend(note);
-    e
-}
-
-#[derive(Serialize)]
-pub(crate) struct CheckedPublish<'a> {
-    ns: &'a str,
-    proto: Proto,
-    port: String,
-    to_port: String,
-    host_address: Option<IpAddr>,
-    target: IpAddr,
-    explanations: Vec<Explanation>,
-}
-
-impl<'a> CheckedPublish<'a> {
-    pub(crate) fn new(p: &'a Publish, explanations: Vec<Explanation>) -> Self {
-        CheckedPublish {
-            ns: &p.ns,
-            proto: p.proto,
-            port: p.port.to_string(),
-            to_port: p.to_port.to_string(),
-            host_address: p.host_address,
-            target: p.target,
-            explanations,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct CheckReport<'a> {
-    publishes: Vec<CheckedPublish<'a>>,
-    accepted: usize,
-    dropped: usize,
-    undetermined: usize,
-}
-
 fn check(desired: &Desired, config: &Path, json: bool) -> Result<u8, CliError> {
-    let rs = read_ruleset()?;
-    let host = HostNet::read();
-    let mut report = CheckReport {
-        publishes: Vec::new(),
-        accepted: 0,
-        dropped: 0,
-        undetermined: 0,
-    };
-    for p in desired.namespaces.values().flat_map(|ns| &ns.publish) {
-        let mut ports = vec![p.port.start];
-        if p.port.end != p.port.start {
-            ports.push(p.port.end);
-        }
-        let explanations: Vec<Explanation> = ports
-            .into_iter()
-            .map(|port| explain_publish(&rs, desired, &host, p, port, None))
-            .collect();
-        for e in &explanations {
-            match e.verdict {
-                FlowVerdict::Accepted => report.accepted += 1,
-                FlowVerdict::Dropped => report.dropped += 1,
-                FlowVerdict::Undetermined => report.undetermined += 1,
-            }
-        }
-        report.publishes.push(CheckedPublish::new(p, explanations));
-    }
-    let code = u8::from(report.dropped + report.undetermined > 0);
+    let rs = read_ruleset().map_err(CliError::runtime)?;
+    let report = check_publishes(&rs, desired, &HostNet::read());
+    let code = u8::from(report.any_blocked());
     if json {
         print_json(&report)?;
         return Ok(code);
@@ -334,36 +223,4 @@ fn check(desired: &Desired, config: &Path, json: bool) -> Result<u8, CliError> {
         report.undetermined
     );
     Ok(code)
-}
-
-/// One flow of `check`: the verdict and, when not accepted, what decided it
-/// and how to allow it.
-pub(crate) fn check_line(cp: &CheckedPublish<'_>, e: &Explanation) -> String {
-    let f = &e.flow;
-    let target = if f.target.is_ipv6() {
-        format!("[{}]:{}", f.target, f.target_port)
-    } else {
-        format!("{}:{}", f.target, f.target_port)
-    };
-    let mut s = format!(
-        "{} {}->{target}/{} ({}): ",
-        cp.ns, f.host_port, f.proto, f.host
-    );
-    match (&e.verdict, e.decided_by.as_ref().map(|d| &d.outcome)) {
-        (FlowVerdict::Accepted, _) => s.push_str("accepted\n"),
-        (FlowVerdict::Dropped, Some(Outcome::Drop { decision })) => {
-            s.push_str(&format!("DROPPED by {decision}\n"));
-        }
-        (_, Some(Outcome::Undetermined { at, reason, .. })) => {
-            s.push_str(&format!("undetermined at {at}\n    ({reason})\n"));
-            for d in e.decided_by.iter().flat_map(|d| d.outcome.drops()) {
-                s.push_str(&format!("    may be dropped by {d}\n"));
-            }
-        }
-        (v, _) => s.push_str(&format!("{v:?}\n")),
-    }
-    for fix in &e.fixes {
-        s.push_str(&format!("    to allow it: {}\n", fix.command));
-    }
-    s
 }

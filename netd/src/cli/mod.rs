@@ -8,10 +8,8 @@ mod converge;
 mod destroy;
 mod exec;
 mod firewall;
-mod hostnet;
 mod output;
 mod status;
-mod strict;
 
 use std::path::PathBuf;
 
@@ -44,6 +42,12 @@ impl CliError {
     }
 }
 
+impl From<crate::engine::EngineError> for CliError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        CliError::Runtime(e.to_string())
+    }
+}
+
 /// Loads the config and applies the command line's directory overrides,
 /// which win over `[daemon]`.
 pub(crate) fn load_config(cli: &Cli, path: &std::path::Path) -> Result<Desired, CliError> {
@@ -55,15 +59,6 @@ pub(crate) fn load_config(cli: &Cli, path: &std::path::Path) -> Result<Desired, 
         desired.state_dir = dir.clone();
     }
     Ok(desired)
-}
-
-/// The writer lock for a command that changes the kernel or the state.
-pub(crate) fn writer_lock(
-    cli: &Cli,
-    state_dir: &std::path::Path,
-) -> Result<crate::state::WriterLock, CliError> {
-    let wait = std::time::Duration::from_secs_f64(cli.wait);
-    crate::state::WriterLock::acquire(state_dir, wait).map_err(CliError::runtime)
 }
 
 /// Directories for commands that need no config.

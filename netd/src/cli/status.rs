@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
-use super::converge::open_session;
 use super::output::print_json;
 use super::{Cli, CliError, dirs};
-use crate::model::{Desired, NETD_PROTO};
+use crate::engine::{Engine, Session};
+use crate::model::NETD_PROTO;
 use crate::netns;
 use crate::observe::{NsObserved, ObservedLink};
 use crate::state::Origin;
@@ -106,7 +106,7 @@ fn route_status(o: &NsObserved) -> Vec<RouteStatus> {
         .collect()
 }
 
-fn collect(session: &super::converge::Session, netns_dir: &std::path::Path) -> Status {
+fn collect(session: &Session, netns_dir: &std::path::Path) -> Status {
     let empty = NsObserved::default();
     let namespaces = session
         .state
@@ -227,8 +227,8 @@ fn print_text(status: &Status) {
 
 pub async fn run(cli: &Cli, json: bool) -> Result<u8, CliError> {
     let (netns_dir, state_dir) = dirs(cli);
-    let desired = Desired::empty(netns_dir.clone(), state_dir);
-    let session = open_session(&desired).await?;
+    let engine = Engine::open(&netns_dir, &state_dir)?;
+    let session = engine.session(&engine.nothing()).await?;
     let status = collect(&session, &netns_dir);
     if json {
         print_json(&serde_json::to_value(&status).map_err(CliError::runtime)?);

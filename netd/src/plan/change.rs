@@ -44,6 +44,12 @@ pub struct LinkSettings {
     pub alias: Option<String>,
     /// Bridge port isolation (and hairpin, always on for netd's ports).
     pub isolated: Option<bool>,
+    /// Whether the link gets an IPv6 link-local address (addr_gen_mode).
+    pub ipv6_link_local: Option<bool>,
+    /// A bridge's MTU, set once its ports have changed: until then the
+    /// kernel lowers it to its smallest port's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub after_ports: bool,
 }
 
 impl LinkSettings {
@@ -95,6 +101,8 @@ pub enum Change {
         ipv6_link_local: bool,
         /// Bridge port isolation of the host end.
         isolated: bool,
+        /// Why an existing link of this name is replaced rather than changed.
+        replace: Option<String>,
     },
     CreateDummy {
         ns: String,
@@ -102,6 +110,7 @@ pub enum Change {
         mac: MacAddr,
         mtu: Option<u32>,
         ipv6_link_local: bool,
+        replace: Option<String>,
     },
     SetLink {
         scope: Scope,
@@ -176,6 +185,9 @@ pub struct ChangeSummary {
     pub ns: Option<String>,
     pub target: String,
     pub detail: String,
+    /// Why the object is deleted and made anew instead of changed in place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace: Option<String>,
 }
 
 fn route_text(r: &Route) -> String {
@@ -219,7 +231,29 @@ fn settings_text(s: &LinkSettings) -> String {
         Some(false) => parts.push("hairpin port".to_string()),
         None => {}
     }
+    match s.ipv6_link_local {
+        Some(true) => parts.push("ipv6 link-local".to_string()),
+        Some(false) => parts.push("no ipv6 link-local".to_string()),
+        None => {}
+    }
+    if s.after_ports {
+        parts.push("after its ports".to_string());
+    }
     parts.join(", ")
+}
+
+/// A creation that replaces an existing object is shown as a change of it,
+/// with the reason: `~ link web/eth0 (replace: kind changes from dummy to veth)`.
+fn replacing(summary: ChangeSummary, replace: &Option<String>) -> ChangeSummary {
+    match replace {
+        Some(why) => ChangeSummary {
+            op: "modify",
+            detail: format!("replace: {why}"),
+            replace: Some(why.clone()),
+            ..summary
+        },
+        None => summary,
+    }
 }
 
 impl Change {
@@ -230,6 +264,7 @@ impl Change {
             ns: ns.map(str::to_string),
             target,
             detail,
+            replace: None,
         };
         match self {
             Change::CreateNamespace { ns } => {
@@ -278,20 +313,29 @@ impl Change {
                 name,
                 host_name,
                 bridge,
+                replace,
                 ..
-            } => s(
-                "create",
-                "link",
-                Some(ns),
-                format!("{ns}/{name}"),
-                format!("veth, host {host_name} on {bridge}"),
+            } => replacing(
+                s(
+                    "create",
+                    "link",
+                    Some(ns),
+                    format!("{ns}/{name}"),
+                    format!("veth, host {host_name} on {bridge}"),
+                ),
+                replace,
             ),
-            Change::CreateDummy { ns, name, .. } => s(
-                "create",
-                "link",
-                Some(ns),
-                format!("{ns}/{name}"),
-                "dummy".into(),
+            Change::CreateDummy {
+                ns, name, replace, ..
+            } => replacing(
+                s(
+                    "create",
+                    "link",
+                    Some(ns),
+                    format!("{ns}/{name}"),
+                    "dummy".into(),
+                ),
+                replace,
             ),
             Change::SetLink {
                 scope,

@@ -202,3 +202,26 @@ fn an_admins_table_inet_netd_is_never_replaced() {
     let p = plan(&d, &o, &state, false).unwrap();
     assert!(render(&p).contains("table inet netd"), "{}", render(&p));
 }
+
+#[test]
+fn routes_netd_does_not_reconcile_are_left_alone() {
+    let d = topology();
+    let mut o = converged(&d);
+    let web = o.namespaces.get_mut("web").unwrap();
+    // An anycast announcement (netd's announcer) and a BIRD-learned route.
+    for proto in [crate::model::ANNOUNCE_PROTO, 12] {
+        web.routes.push(crate::observe::ObservedRoute {
+            route: crate::model::Route {
+                destination: "192.0.2.0/24".parse().unwrap(),
+                gateway: None,
+                device: None,
+                table: 254,
+                metric: Some(u32::from(proto)),
+            },
+            oif: Some(2),
+            proto,
+        });
+    }
+    let p = plan(&d, &o, &recorded(&d), false).unwrap();
+    assert_eq!(render(&p), "");
+}

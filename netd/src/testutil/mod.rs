@@ -43,6 +43,7 @@ fn link(index: u32, name: &str, kind: &str, alias: Option<String>) -> ObservedLi
         master: None,
         hairpin: None,
         isolated: None,
+        addr_gen_mode: None,
     }
 }
 

@@ -1,14 +1,14 @@
 //! Strict mode: before anything changes, refuse publishes that the host's
 //! firewall would block, or that the policy's allow-lists leave out.
 
-use super::CliError;
-use super::firewall::{CheckedPublish, check_line, explain_publish, read_ruleset};
+use super::EngineError;
 use super::hostnet::HostNet;
+use super::publish_check::{check_line, check_publishes, read_ruleset};
 use crate::firewall::FlowVerdict;
 use crate::model::{Desired, Policy, PolicyMode, Publish};
 
 /// Allow-list problems of one publish; pure.
-pub(crate) fn allow_list_refusals(policy: &Policy, p: &Publish) -> Vec<String> {
+pub fn allow_list_refusals(policy: &Policy, p: &Publish) -> Vec<String> {
     let mut out = Vec::new();
     let what = format!(
         "publish {} {}/{} ({})",
@@ -39,8 +39,9 @@ pub(crate) fn allow_list_refusals(policy: &Policy, p: &Publish) -> Vec<String> {
     out
 }
 
-/// Everything strict mode refuses in `desired`; empty in other modes.
-pub(crate) fn refusals(desired: &Desired) -> Result<Vec<String>, CliError> {
+/// Everything strict mode refuses in `desired`, one line each; empty in
+/// other modes. Reads the host's ruleset only when there is a publish.
+pub fn refusals(desired: &Desired) -> Result<Vec<String>, EngineError> {
     if desired.policy.mode != PolicyMode::Strict {
         return Ok(Vec::new());
     }
@@ -57,17 +58,11 @@ pub(crate) fn refusals(desired: &Desired) -> Result<Vec<String>, CliError> {
         return Ok(out);
     }
     let rs = read_ruleset()?;
-    let host = HostNet::read();
-    for p in publishes {
-        let mut ports = vec![p.port.start];
-        if p.port.end != p.port.start {
-            ports.push(p.port.end);
-        }
-        for port in ports {
-            let e = explain_publish(&rs, desired, &host, p, port, None);
+    let report = check_publishes(&rs, desired, &HostNet::read());
+    for checked in &report.publishes {
+        for e in &checked.explanations {
             if e.verdict != FlowVerdict::Accepted {
-                let checked = CheckedPublish::new(p, Vec::new());
-                out.push(check_line(&checked, &e).trim_end().to_string());
+                out.push(check_line(checked, e).trim_end().to_string());
             }
         }
     }

@@ -1,5 +1,5 @@
-//! The host's addresses and main routes, read-only, for `netd firewall` to
-//! tell a local client from a remote one and which link a remote one comes
+//! The host's addresses and main routes, read-only, for the firewall checks
+//! to tell a local client from a remote one and which link a remote one comes
 //! in by.
 
 use std::net::IpAddr;
@@ -7,14 +7,14 @@ use std::net::IpAddr;
 /// The host's addresses and IPv4/IPv6 main routes, read once: enough to
 /// tell a local client from a remote one and which link a remote one comes
 /// in by. Read-only, from getifaddrs and /proc.
-pub(crate) struct HostNet {
-    pub(super) addrs: Vec<(String, IpAddr)>,
+pub struct HostNet {
+    pub(crate) addrs: Vec<(String, IpAddr)>,
     /// (destination, prefix length, metric, device)
     routes: Vec<(IpAddr, u8, u32, String)>,
 }
 
 impl HostNet {
-    pub(crate) fn read() -> HostNet {
+    pub fn read() -> HostNet {
         let addrs = nix::ifaddrs::getifaddrs()
             .map(|ifs| {
                 ifs.filter_map(|i| {
@@ -39,7 +39,7 @@ impl HostNet {
     }
 
     /// The device of the longest-prefix route to `addr` (main table).
-    pub(super) fn route_dev(&self, addr: IpAddr) -> Option<String> {
+    pub fn route_dev(&self, addr: IpAddr) -> Option<String> {
         self.routes
             .iter()
             .filter(|(dst, len, _, _)| {
@@ -50,7 +50,7 @@ impl HostNet {
     }
 
     /// A global address of `dev` of the family asked.
-    pub(super) fn addr_on(&self, dev: &str, v6: bool) -> Option<IpAddr> {
+    pub fn addr_on(&self, dev: &str, v6: bool) -> Option<IpAddr> {
         self.addrs
             .iter()
             .filter(|(d, a)| d == dev && a.is_ipv6() == v6)
