@@ -71,7 +71,9 @@ def remove_interface(cfg, rng):
 
 def move_interface(cfg, rng):
     name, iface = pick_iface(cfg, rng)
-    used = {i["bridge"] for i in cfg["namespaces"][name]["interfaces"]} if name else set()
+    if not iface:
+        return None
+    used = {i["bridge"] for i in cfg["namespaces"][name]["interfaces"]}
     others = [b for b in cfg["bridges"] if b not in used]
     if not others:
         return None
