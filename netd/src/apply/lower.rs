@@ -69,6 +69,42 @@ pub(super) fn link_request(
     }
 }
 
+/// Like [`link_request`], but a link that comes up and changes its IPv6
+/// link-local setting takes two requests: the kernel applies the setting
+/// after the up flag, and by then the link-local address exists.
+pub(super) fn link_requests(
+    change: &Change,
+    idx: &Indexes,
+    host: &Indexes,
+) -> Result<Vec<Request>, String> {
+    match change {
+        Change::SetLink {
+            scope,
+            name,
+            settings,
+        } if settings.up == Some(true) && settings.ipv6_link_local.is_some() => {
+            let first = Change::SetLink {
+                scope: scope.clone(),
+                name: name.clone(),
+                settings: crate::plan::LinkSettings {
+                    up: None,
+                    ..settings.clone()
+                },
+            };
+            let up = Request::set_link(
+                idx.get(name)?,
+                None,
+                &LinkChange {
+                    up: Some(true),
+                    ..LinkChange::default()
+                },
+            );
+            Ok(vec![link_request(&first, idx, host)?, up])
+        }
+        other => link_request(other, idx, host).map(|r| vec![r]),
+    }
+}
+
 /// (key, value) of the sysctl changes among `changes`, in order.
 pub(super) fn sysctl_values(changes: &[&Change]) -> Vec<(String, String)> {
     changes
@@ -163,7 +199,7 @@ async fn apply_host<K: Kernel>(
     rest.sort_by_key(rank);
     let mut batch = Batch::new();
     for c in rest {
-        batch.add(c, link_request(c, &host, &host), report);
+        batch.add_all(c, link_requests(c, &host, &host), report);
     }
     batch.run(kernel, &Scope::Host, report).await;
     host

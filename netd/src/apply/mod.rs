@@ -17,4 +17,6 @@ pub use real::RealKernel;
 pub use report::{Outcome, Report};
 
 #[cfg(test)]
+mod converge_tests;
+#[cfg(test)]
 mod tests;

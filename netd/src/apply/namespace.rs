@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::batch::{Batch, Indexes};
-use super::lower::{link_request, sysctl_values};
+use super::lower::{link_request, link_requests, sysctl_values};
 use super::{Kernel, Report};
 use crate::model::{host_link_alias, ns_link_alias};
 use crate::netlink::{BridgePortFlags, Request, VethSpec};
@@ -167,7 +167,7 @@ pub(super) async fn apply_ns<K: Kernel>(
         .iter()
         .filter(|c| matches!(c, Change::SetLink { .. }))
     {
-        links.add(c, link_request(c, &idx, host), &mut report);
+        links.add_all(c, link_requests(c, &idx, host), &mut report);
     }
     let sysctls: Vec<&Change> = changes
         .iter()

@@ -65,29 +65,24 @@ fn route_key(r: &Route) -> (IpNet, u32, u32) {
     (r.destination, r.table, r.metric.unwrap_or(default_metric))
 }
 
-fn same_subnet(a: &IpNet, b: &IpNet) -> bool {
-    a.prefix_len() == b.prefix_len() && a.trunc() == b.trunc()
-}
-
-/// `net.ipv4.conf.LINK.promote_secondaries = 1` for links where an IPv4
-/// address is replaced by one in the same subnet: the new one is added as a
-/// secondary, and without promotion the kernel deletes secondaries with
-/// their primary.
+/// `net.ipv4.conf.LINK.promote_secondaries = 1` for netd's links that lose
+/// an IPv4 address: without promotion the kernel deletes every secondary
+/// address of the same subnet with its primary, including one just added
+/// to replace it, and the routes through them.
 pub(super) fn promote_secondaries(changes: &[Change]) -> Vec<(String, String)> {
-    let mut links = BTreeSet::new();
-    for c in changes {
-        let Change::DeleteAddress { link, addr, .. } = c else {
-            continue;
-        };
-        let replaced = changes.iter().any(|a| {
-            matches!(a, Change::AddAddress { link: l, addr: new, .. }
-                if l == link && new.addr().is_ipv4() && same_subnet(new, addr))
-        });
-        // A dotted name would not name one file under /proc/sys.
-        if replaced && !link.contains('.') {
-            links.insert(link.clone());
-        }
-    }
+    let links: BTreeSet<&String> = changes
+        .iter()
+        .filter_map(|c| match c {
+            // `lo` is not netd's, and its addresses are single hosts; a
+            // dotted name would not name one file under /proc/sys.
+            Change::DeleteAddress { link, addr, .. }
+                if addr.addr().is_ipv4() && link != "lo" && !link.contains('.') =>
+            {
+                Some(link)
+            }
+            _ => None,
+        })
+        .collect();
     links
         .into_iter()
         .map(|l| (format!("net.ipv4.conf.{l}.promote_secondaries"), "1".into()))

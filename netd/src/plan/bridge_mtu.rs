@@ -8,15 +8,22 @@ use std::collections::BTreeSet;
 
 use super::change::{Change, LinkSettings, Scope};
 use crate::model::{Desired, InterfaceKind};
-
-/// Default MTU of a new veth.
-const DEFAULT_MTU: u32 = 1500;
+use crate::observe::NsObserved;
 
 /// Bridges whose ports `changes` adds or changes.
-fn touched(desired: &Desired, changes: &[Change]) -> BTreeSet<String> {
+fn touched(desired: &Desired, host: &NsObserved, changes: &[Change]) -> BTreeSet<String> {
     let mut bridges = BTreeSet::new();
     for c in changes {
         match c {
+            // A port that leaves moves the MTU too.
+            Change::DeleteLink {
+                scope: Scope::Host,
+                name,
+            } => {
+                let master = host.link(name).and_then(|l| l.master);
+                let bridge = master.and_then(|m| host.link_by_index(m));
+                bridges.extend(bridge.map(|b| b.name.clone()));
+            }
             Change::CreateVeth { bridge, .. } => {
                 bridges.insert(bridge.clone());
             }
@@ -48,27 +55,15 @@ fn touched(desired: &Desired, changes: &[Change]) -> BTreeSet<String> {
     bridges
 }
 
-/// Whether some port of `bridge` in the config has another MTU than the
-/// bridge: only then does joining move the bridge's MTU.
-fn ports_differ(desired: &Desired, bridge: &str, mtu: u32) -> bool {
-    desired
-        .namespaces
-        .values()
-        .flat_map(|n| &n.interfaces)
-        .filter(|i| matches!(&i.kind, InterfaceKind::Veth { bridge: b, .. } if b == bridge))
-        .any(|i| i.mtu.unwrap_or(DEFAULT_MTU) != mtu)
-}
-
 /// Moves the MTU of bridges whose ports change to a change of its own,
-/// applied after the ports.
-pub(super) fn after_ports(desired: &Desired, changes: &mut Vec<Change>) {
-    for name in touched(desired, changes) {
+/// applied after the ports. It is set even when it seems right: a port
+/// whose MTU the config leaves alone, or someone else's port, may have
+/// another; once set to a new value, the kernel keeps it.
+pub(super) fn after_ports(desired: &Desired, host: &NsObserved, changes: &mut Vec<Change>) {
+    for name in touched(desired, host, changes) {
         let Some(mtu) = desired.bridges.get(&name).and_then(|b| b.mtu) else {
             continue;
         };
-        if !ports_differ(desired, &name, mtu) {
-            continue;
-        }
         // An MTU change planned for the bridge already moves here.
         for c in changes.iter_mut() {
             if let Change::SetLink {

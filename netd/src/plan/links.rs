@@ -31,7 +31,14 @@ pub(super) fn diff_addresses<'a>(
     for addr in observed.iter().filter(|a| !desired.contains(&a.net)) {
         let link_local =
             matches!(addr.net.addr(), std::net::IpAddr::V6(v6) if v6.is_unicast_link_local());
-        if (owned_link && !link_local) || addr.proto == NETD_PROTO {
+        // Link-local addresses of netd's links are the business of
+        // `LinkLocal`, whoever added them.
+        let stale = if owned_link {
+            !link_local
+        } else {
+            addr.proto == NETD_PROTO
+        };
+        if stale {
             out.push(Change::DeleteAddress {
                 scope: scope.clone(),
                 link: link.to_string(),
@@ -87,8 +94,8 @@ pub(super) struct NsDiff<'a> {
     host: &'a HostLinks<'a>,
     state: &'a State,
     scope: Scope,
-    /// Indexes (inside) of links this plan deletes or recreates: their
-    /// addresses and routes go with them.
+    /// Indexes (inside) of links this plan recreates: their addresses and
+    /// routes go with them before the new link exists.
     pub(super) replaced: BTreeSet<u32>,
 }
 
@@ -327,8 +334,8 @@ impl NsDiff<'_> {
             else {
                 continue;
             };
+            // Its routes stay planned: they move off it before it goes.
             if !self.ns.interfaces.iter().any(|i| i.name == name) {
-                self.replaced.insert(l.index);
                 out.push(Change::DeleteLink {
                     scope: self.scope.clone(),
                     name: l.name.clone(),
