@@ -148,12 +148,15 @@ impl Batch {
             .chain(self.requests.into_iter().flatten())
             .collect();
         let mut results = kernel.netlink(scope, all).await.into_iter();
+        // A change is reported once: a failed follow-up makes it a failure,
+        // so that its records stay for the next run to finish the job.
+        let mut unfinished: Vec<(Change, String)> = Vec::new();
         for change in owners {
-            if let Some(Err(e)) = results.next() {
-                report.push(
-                    change,
-                    Err(format!("created, but cannot set it up inside: {e}")),
-                );
+            if let Some(Err(e)) = results.next()
+                && !unfinished.iter().any(|(c, _)| *c == change)
+            {
+                let why = format!("created, but cannot set it up inside: {e}");
+                unfinished.push((change, why));
             }
         }
         for (change, n) in self.changes.into_iter().zip(counts) {
@@ -164,7 +167,15 @@ impl Batch {
                     outcome = r;
                 }
             }
-            report.push(change.clone(), settle(&change, outcome));
+            let mut settled = settle(&change, outcome);
+            if let Some(pos) = unfinished.iter().position(|(c, _)| *c == change) {
+                let (_, why) = unfinished.remove(pos);
+                settled = settled.and(Err(why));
+            }
+            report.push(change, settled);
+        }
+        for (change, why) in unfinished {
+            report.fail_done(change, why);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The applier: groups a plan into phases (namespaces, host, each namespace,
 //! prune), lowers each change to requests and runs them through a [`Kernel`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicU32;
 
 use super::batch::{Batch, Indexes, alias_only};
@@ -10,8 +10,8 @@ use super::namespace::apply_ns;
 
 use futures::{StreamExt, stream};
 
-use super::records;
 use super::{Kernel, Report};
+use super::{order, records};
 use crate::model::{bridge_alias, bridge_mac};
 use crate::netlink::{BridgePortFlags, LinkChange, Request};
 use crate::observe::Observed;
@@ -46,7 +46,7 @@ pub(super) fn link_request(
                         hairpin: true,
                         isolated,
                     }),
-                    ..LinkChange::default()
+                    ipv6_link_local: settings.ipv6_link_local,
                 },
             ))
         }
@@ -67,6 +67,44 @@ pub(super) fn link_request(
             })
         }
         other => Err(format!("internal: {other} is not a link change")),
+    }
+}
+
+/// Like [`link_request`], but a link that comes up and changes its IPv6
+/// link-local setting takes two requests: the kernel applies the setting
+/// after the up flag, and by then the link-local address exists.
+pub(super) fn link_requests(
+    change: &Change,
+    idx: &Indexes,
+    host: &Indexes,
+) -> Result<Vec<Request>, String> {
+    match change {
+        Change::SetLink {
+            scope,
+            name,
+            kind,
+            settings,
+        } if settings.up == Some(true) && settings.ipv6_link_local.is_some() => {
+            let first = Change::SetLink {
+                scope: scope.clone(),
+                name: name.clone(),
+                kind: *kind,
+                settings: crate::plan::LinkSettings {
+                    up: None,
+                    ..settings.clone()
+                },
+            };
+            let up = Request::set_link(
+                idx.get(name)?,
+                None,
+                &LinkChange {
+                    up: Some(true),
+                    ..LinkChange::default()
+                },
+            );
+            Ok(vec![link_request(&first, idx, host)?, up])
+        }
+        other => link_request(other, idx, host).map(|r| vec![r]),
     }
 }
 
@@ -95,25 +133,37 @@ fn scope_of(change: &Change) -> Option<Scope> {
         | Change::DeleteRoute { ns, .. }
         | Change::SetSysctl { ns, .. }
         | Change::RestoreSysctl { ns, .. } => Some(Scope::Ns(ns.clone())),
-        Change::CreateNamespace { ns } | Change::AdoptNamespace { ns } => {
-            Some(Scope::Ns(ns.clone()))
-        }
+        Change::CreateNamespace { ns }
+        | Change::AdoptNamespace { ns }
+        | Change::RecordNamespace { ns } => Some(Scope::Ns(ns.clone())),
         Change::CreateBridge { .. } => Some(Scope::Host),
         _ => None,
     }
 }
 
+/// A host change that waits until the namespaces are done: a link deletion
+/// that frees no name for a new link (routes move off it first), and a
+/// bridge MTU that its new ports would otherwise lower.
+fn host_late(change: &Change, recreated: &BTreeSet<(Scope, String)>) -> bool {
+    match change {
+        Change::DeleteLink { .. } => !order::is_early_delete(change, recreated),
+        Change::SetLink { settings, .. } => settings.after_ports,
+        _ => false,
+    }
+}
+
 async fn apply_host<K: Kernel>(
     kernel: &K,
-    changes: &[Change],
+    changes: &[&Change],
     observed: &Observed,
+    recreated: &BTreeSet<(Scope, String)>,
     report: &mut Report,
 ) -> Indexes {
     let mut host = Indexes::from_observed(&observed.host);
     let mut first = Batch::new();
     for c in changes
         .iter()
-        .filter(|c| matches!(c, Change::DeleteLink { .. }))
+        .filter(|c| order::is_early_delete(c, recreated))
     {
         first.add(c, link_request(c, &host, &host), report);
     }
@@ -122,7 +172,7 @@ async fn apply_host<K: Kernel>(
         .iter()
         .filter_map(|c| match c {
             Change::CreateBridge { name, mtu } => Some(NewLink {
-                change: c.clone(),
+                change: (*c).clone(),
                 request: Request::create_bridge(name, bridge_mac(name), *mtu),
                 fallback: None,
                 names: vec![(Scope::Host, name.clone())],
@@ -153,14 +203,22 @@ async fn apply_host<K: Kernel>(
             }
         }
     }
-    let mut rest = Batch::new();
-    for c in changes
+    // Bridge addresses: the new one before the old one goes.
+    let rank = |c: &&&Change| match c {
+        Change::SetLink { .. } => 0,
+        Change::AddAddress { .. } => 1,
+        _ => 2,
+    };
+    let mut rest: Vec<&&Change> = changes
         .iter()
         .filter(|c| !matches!(c, Change::DeleteLink { .. } | Change::CreateBridge { .. }))
-    {
-        rest.add(c, link_request(c, &host, &host), report);
+        .collect();
+    rest.sort_by_key(rank);
+    let mut batch = Batch::new();
+    for c in rest {
+        batch.add_all(c, link_requests(c, &host, &host), report);
     }
-    rest.run(kernel, &Scope::Host, report).await;
+    batch.run(kernel, &Scope::Host, report).await;
     host
 }
 
@@ -185,13 +243,13 @@ pub async fn apply<K: Kernel>(
         return report;
     }
 
-    let host_changes: Vec<Change> = plan
+    let recreated = order::recreated_names(&plan.changes);
+    let (late, host_changes): (Vec<&Change>, Vec<&Change>) = plan
         .changes
         .iter()
         .filter(|c| scope_of(c) == Some(Scope::Host))
-        .cloned()
-        .collect();
-    let host = apply_host(kernel, &host_changes, observed, &mut report).await;
+        .partition(|c| host_late(c, &recreated));
+    let host = apply_host(kernel, &host_changes, observed, &recreated, &mut report).await;
     // Bridges exist now; their sysctls can be set.
     let host_sysctls: Vec<&Change> = plan
         .changes
@@ -242,6 +300,12 @@ pub async fn apply<K: Kernel>(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "namespaces configured"
     );
+
+    let mut batch = Batch::new();
+    for c in late {
+        batch.add(c, link_request(c, host, host), &mut report);
+    }
+    batch.run(kernel, &Scope::Host, &mut report).await;
 
     // The table last: its DNAT targets exist by now.
     for c in &plan.changes {

@@ -7,6 +7,7 @@ mod create;
 mod kernel;
 mod lower;
 mod namespace;
+mod order;
 mod real;
 mod records;
 mod report;
@@ -16,5 +17,7 @@ pub use lower::apply;
 pub use real::RealKernel;
 pub use report::{Outcome, Report};
 
+#[cfg(test)]
+mod converge_tests;
 #[cfg(test)]
 mod tests;

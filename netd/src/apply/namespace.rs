@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::batch::{Batch, Indexes};
 use super::create::{NewLink, create_links};
-use super::lower::{link_request, sysctl_values};
+use super::lower::{link_request, link_requests, sysctl_values};
 use super::{Kernel, Report};
 use crate::model::{host_link_alias, ns_link_alias};
 use crate::netlink::{BridgePortFlags, Request, VethSpec};
@@ -57,10 +57,13 @@ pub(super) async fn apply_ns<K: Kernel>(
         next: 2,
     });
 
+    // Only a link whose name is about to be taken again goes first; every
+    // other deletion waits until routes have moved off it.
+    let recreated = super::order::recreated_names(&changes);
     let mut deletes = Batch::new();
     for c in changes
         .iter()
-        .filter(|c| matches!(c, Change::DeleteLink { .. }))
+        .filter(|c| super::order::is_early_delete(c, &recreated))
     {
         deletes.add(c, link_request(c, &idx, host), &mut report);
     }
@@ -217,32 +220,32 @@ pub(super) async fn apply_ns<K: Kernel>(
         .iter()
         .filter(|c| matches!(c, Change::SetLink { .. }))
     {
-        links.add(c, link_request(c, &idx, host), &mut report);
+        links.add_all(c, link_requests(c, &idx, host), &mut report);
     }
     let sysctls: Vec<&Change> = changes
         .iter()
         .filter(|c| matches!(c, Change::SetSysctl { .. } | Change::RestoreSysctl { .. }))
         .collect();
-    if !sysctls.is_empty() {
+    let promote = super::order::promote_secondaries(&changes);
+    if !sysctls.is_empty() || !promote.is_empty() {
         links.run(kernel, &scope, &mut report).await;
         links = Batch::new();
+    }
+    if !sysctls.is_empty() {
         let result = kernel.write_sysctls(ns, sysctl_values(&sysctls)).await;
         for c in sysctls {
             report.push(c.clone(), result.clone());
         }
     }
-    let order = |c: &Change| match c {
-        Change::DeleteAddress { .. } => Some(0),
-        Change::AddAddress { .. } => Some(1),
-        Change::DeleteRoute { .. } => Some(2),
-        Change::AddRoute { .. } => Some(3),
-        _ => None,
-    };
-    let mut rest: Vec<&Change> = changes.iter().filter(|c| order(c).is_some()).collect();
-    rest.sort_by_key(|c| order(c));
-    for c in rest {
-        links.add(c, link_request(c, &idx, host), &mut report);
+    if !promote.is_empty()
+        && let Err(e) = kernel.write_sysctls(ns, promote).await
+    {
+        // Without it, removing the old primary address takes the new one
+        // (and every route through the link) with it; the re-check puts
+        // them back.
+        tracing::warn!(ns, error = %e, "cannot keep secondary addresses on address changes");
     }
+    super::order::make_before_break(&changes, &recreated, &mut links, (&idx, host), &mut report);
     links.run(kernel, &scope, &mut report).await;
     (report, created)
 }

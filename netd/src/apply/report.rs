@@ -40,6 +40,19 @@ impl Report {
         });
     }
 
+    /// Turns the outcome of a change reported as done into a failure (its
+    /// second half failed later), or reports the failure.
+    pub fn fail_done(&mut self, change: Change, why: String) {
+        tracing::warn!(change = %change, error = %why, "failed");
+        match self.outcomes.iter_mut().find(|o| o.change == change) {
+            Some(o) => o.error = o.error.take().or(Some(why)),
+            None => self.outcomes.push(Outcome {
+                change,
+                error: Some(why),
+            }),
+        }
+    }
+
     pub fn done(&self) -> impl Iterator<Item = &Change> {
         self.outcomes
             .iter()

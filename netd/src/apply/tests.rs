@@ -170,7 +170,7 @@ fn failed_namespace_skips_its_changes_and_says_so() {
     assert!(
         report
             .done()
-            .any(|c| c.to_string() == "+ route web 0.0.0.0/0 via 10.88.0.1")
+            .any(|c| c.to_string() == "+ route web 0.0.0.0/0 via 10.88.0.1 dev eth0")
     );
 }
 

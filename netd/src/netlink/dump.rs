@@ -4,8 +4,8 @@ use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{
-    InfoBridgePort, InfoKind, InfoPortData, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo,
-    LinkMessage,
+    AfSpecInet6, AfSpecUnspec, InfoBridgePort, InfoKind, InfoPortData, LinkAttribute,
+    LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage as Msg};
@@ -147,6 +147,17 @@ fn parse_link(msg: LinkMessage) -> ObservedLink {
             LinkAttribute::Controller(m) => link.master = Some(m),
             LinkAttribute::Address(a) if a.len() == 6 => {
                 link.mac = Some(MacAddr([a[0], a[1], a[2], a[3], a[4], a[5]]));
+            }
+            LinkAttribute::AfSpecUnspec(specs) => {
+                for spec in specs {
+                    if let AfSpecUnspec::Inet6(attrs) = spec {
+                        for a in attrs {
+                            if let AfSpecInet6::AddrGenMode(mode) = a {
+                                link.addr_gen_mode = Some(u8::from(&mode));
+                            }
+                        }
+                    }
+                }
             }
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {

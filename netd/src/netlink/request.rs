@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::os::fd::RawFd;
 
 use ipnet::IpNet;
-use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressFlags;
 use netlink_packet_route::address::{
@@ -323,6 +323,15 @@ impl Request {
         }
     }
 
+    /// The same request, replacing what the kernel has under the same key
+    /// (a route's destination, table and metric) instead of failing.
+    pub fn replacing(self) -> Self {
+        Request {
+            flags: NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+            ..self
+        }
+    }
+
     pub fn delete_route(route: &Route, oif: Option<u32>) -> Self {
         Request {
             msg: Msg::DelRoute(Self::route(route, oif)),
@@ -362,6 +371,9 @@ impl fmt::Display for Request {
                 "deladdr",
                 format!("{} {:?}", m.header.index, m.attributes.first()),
             ),
+            Msg::NewRoute(m) if self.flags & NLM_F_REPLACE != 0 => {
+                ("replaceroute", format!("{:?}", m.attributes))
+            }
             Msg::NewRoute(m) => ("newroute", format!("{:?}", m.attributes)),
             Msg::DelRoute(m) => ("delroute", format!("{:?}", m.attributes)),
             other => ("other", format!("{other:?}")),

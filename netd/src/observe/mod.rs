@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::model::{ALIAS_PREFIX, MacAddr, NETD_PROTO, Route};
 
-pub use read::{ObserveError, examine_pins, observe};
+pub use read::{ObserveError, examine_pins, observe, refresh};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ObservedLink {
@@ -25,6 +25,9 @@ pub struct ObservedLink {
     /// Bridge port flags, for links enslaved to a bridge.
     pub hairpin: Option<bool>,
     pub isolated: Option<bool>,
+    /// IPv6 address generation mode (IFLA_INET6_ADDR_GEN_MODE); None on a
+    /// link without IPv6.
+    pub addr_gen_mode: Option<u8>,
 }
 
 impl ObservedLink {

@@ -42,6 +42,12 @@ pub struct LinkSettings {
     pub alias: Option<String>,
     /// Bridge port isolation (and hairpin, always on for netd's ports).
     pub isolated: Option<bool>,
+    /// Whether the link gets an IPv6 link-local address (addr_gen_mode).
+    pub ipv6_link_local: Option<bool>,
+    /// A bridge's MTU, set once its ports have changed: until then the
+    /// kernel lowers it to its smallest port's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub after_ports: bool,
 }
 
 impl LinkSettings {
@@ -129,6 +135,8 @@ pub enum Change {
         ipv6_link_local: bool,
         /// Bridge port isolation of the host end.
         isolated: bool,
+        /// Why an existing link of this name is replaced rather than changed.
+        replace: Option<String>,
     },
     CreateDummy {
         ns: String,
@@ -136,6 +144,7 @@ pub enum Change {
         mac: MacAddr,
         mtu: Option<u32>,
         ipv6_link_local: bool,
+        replace: Option<String>,
     },
     SetLink {
         scope: Scope,

@@ -300,6 +300,7 @@ pub fn plan(
         orphans.extend(stale_ns.iter().map(|ns| format!("links of namespace {ns}")));
     }
 
+    super::bridge_mtu::after_ports(desired, &observed.host, &mut changes);
     diff_firewall(desired, observed, state, &mut changes, &mut conflicts);
 
     if conflicts.is_empty() {

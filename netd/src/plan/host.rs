@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 
-use crate::observe::{NsObserved, ObservedLink};
+use crate::observe::{NsObserved, ObservedAddr, ObservedLink};
 
 pub(super) struct HostLinks<'a> {
     by_name: HashMap<&'a str, &'a ObservedLink>,
     /// Host ends of netd's veths, by namespace: (interface name, link).
     veths_by_ns: HashMap<&'a str, Vec<(&'a str, &'a ObservedLink)>>,
+    addrs_by_index: HashMap<u32, Vec<&'a ObservedAddr>>,
 }
 
 impl<'a> HostLinks<'a> {
@@ -24,14 +25,27 @@ impl<'a> HostLinks<'a> {
                 veths_by_ns.entry(ns).or_default().push((ifname, l));
             }
         }
+        let mut addrs_by_index: HashMap<u32, Vec<&ObservedAddr>> = HashMap::new();
+        for a in &host.addrs {
+            addrs_by_index.entry(a.index).or_default().push(a);
+        }
         HostLinks {
             by_name: host.links.iter().map(|l| (l.name.as_str(), l)).collect(),
             veths_by_ns,
+            addrs_by_index,
         }
     }
 
     pub(super) fn link(&self, name: &str) -> Option<&'a ObservedLink> {
         self.by_name.get(name).copied()
+    }
+
+    pub(super) fn addrs_of(&self, index: u32) -> impl Iterator<Item = &'a ObservedAddr> + '_ {
+        self.addrs_by_index
+            .get(&index)
+            .into_iter()
+            .flatten()
+            .copied()
     }
 
     pub(super) fn veths_of(&self, ns: &str) -> &[(&'a str, &'a ObservedLink)] {

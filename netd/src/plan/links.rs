@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use super::change::{Change, LinkKind, LinkSettings, Scope};
 use super::diff::{Conflict, claimable, foreign};
 use super::host::HostLinks;
+use super::linklocal::{self, LinkLocal};
 use crate::model::{
     Bridge, Interface, InterfaceKind, MacAddr, NETD_PROTO, Namespace, host_link_alias,
     ns_link_alias,
@@ -30,7 +31,14 @@ pub(super) fn diff_addresses<'a>(
     for addr in observed.iter().filter(|a| !desired.contains(&a.net)) {
         let link_local =
             matches!(addr.net.addr(), std::net::IpAddr::V6(v6) if v6.is_unicast_link_local());
-        if (owned_link && !link_local) || addr.proto == NETD_PROTO {
+        // Link-local addresses of netd's links are the business of
+        // `LinkLocal`, whoever added them.
+        let stale = if owned_link {
+            !link_local
+        } else {
+            addr.proto == NETD_PROTO
+        };
+        if stale {
             out.push(Change::DeleteAddress {
                 scope: scope.clone(),
                 link: link.to_string(),
@@ -54,9 +62,8 @@ fn settings_for(iface: &Interface, link: &ObservedLink) -> LinkSettings {
         up: (!link.up).then_some(true),
         mtu: iface.mtu.filter(|m| *m != link.mtu),
         mac: Some(iface.mac).filter(|m| link.mac != Some(*m)),
-        master: None,
-        alias: None,
-        isolated: None,
+        ipv6_link_local: linklocal::mode_change(iface.ipv6_link_local, link),
+        ..LinkSettings::default()
     }
 }
 
@@ -87,8 +94,8 @@ pub(super) struct NsDiff<'a> {
     host: &'a HostLinks<'a>,
     state: &'a State,
     scope: Scope,
-    /// Indexes (inside) of links this plan deletes or recreates: their
-    /// addresses and routes go with them.
+    /// Indexes (inside) of links this plan recreates: their addresses and
+    /// routes go with them before the new link exists.
     pub(super) replaced: BTreeSet<u32>,
 }
 
@@ -138,7 +145,8 @@ impl NsDiff<'_> {
         let intact = inner.is_some_and(|l| l.kind.as_deref() == Some(want_kind))
             && host_end.is_none_or(|h| h.is_some_and(|h| h.kind.as_deref() == Some("veth")));
         if !intact {
-            self.recreate(iface, inner, host_end.flatten(), out);
+            let why = self.replace_reason(iface, want_kind, inner, host_end);
+            self.recreate(iface, inner, host_end.flatten(), why, out);
             return;
         }
         let inner = inner.expect("intact implies present");
@@ -163,6 +171,9 @@ impl NsDiff<'_> {
                     let isolate = self.bridges.get(bridge).is_some_and(|b| b.isolate);
                     (h.hairpin != Some(true) || h.isolated != Some(isolate)).then_some(isolate)
                 },
+                // Host ends are bridge ports: they need no address.
+                ipv6_link_local: linklocal::mode_change(false, h),
+                after_ports: false,
             };
             if !settings.is_empty() {
                 out.push(Change::SetLink {
@@ -172,6 +183,14 @@ impl NsDiff<'_> {
                     settings,
                 });
             }
+            let host_ll = LinkLocal {
+                scope: &Scope::Host,
+                link: h,
+                want: false,
+                mac: *host_mac,
+                configured: &[],
+            };
+            host_ll.diff(self.host.addrs_of(h.index), out);
         }
         let settings = LinkSettings {
             alias: inner_alias,
@@ -196,6 +215,57 @@ impl NsDiff<'_> {
             true,
             out,
         );
+        let ll = LinkLocal {
+            scope: &self.scope,
+            link: inner,
+            want: iface.ipv6_link_local,
+            mac: iface.mac,
+            configured: &iface.addresses,
+        };
+        ll.diff(self.inside.addrs_of(inner.index), out);
+    }
+
+    /// Why a link that exists in some form cannot be changed in place;
+    /// None when there is nothing to replace (a plain creation).
+    fn replace_reason(
+        &self,
+        iface: &Interface,
+        want_kind: &str,
+        inner: Option<&ObservedLink>,
+        host_end: Option<Option<&ObservedLink>>,
+    ) -> Option<String> {
+        let kind = |l: &ObservedLink| l.kind.clone().unwrap_or_else(|| "unknown".into());
+        if let Some(l) = inner.filter(|l| l.kind.as_deref() != Some(want_kind)) {
+            return Some(format!("kind changes from {} to {want_kind}", kind(l)));
+        }
+        match host_end {
+            Some(Some(h)) if h.kind.as_deref() != Some("veth") => {
+                Some(format!("host end {} is a {}, not a veth", h.name, kind(h)))
+            }
+            Some(None) => {
+                let old = self
+                    .host
+                    .veths_of(&self.ns.name)
+                    .iter()
+                    .find(|(name, _)| *name == iface.name)
+                    .map(|(_, l)| l.name.clone());
+                match (old, inner) {
+                    (Some(old), _) => Some(format!(
+                        "veth peer changes from {old} to {}",
+                        iface.host_name().unwrap_or_default()
+                    )),
+                    (None, Some(_)) => Some(format!(
+                        "host end {} is missing",
+                        iface.host_name().unwrap_or_default()
+                    )),
+                    (None, None) => None,
+                }
+            }
+            Some(Some(_)) if inner.is_none() => {
+                Some("the end inside the namespace is missing".into())
+            }
+            _ => None,
+        }
     }
 
     fn recreate(
@@ -203,6 +273,7 @@ impl NsDiff<'_> {
         iface: &Interface,
         inner: Option<&ObservedLink>,
         host_end: Option<&ObservedLink>,
+        replace: Option<String>,
         out: &mut Vec<Change>,
     ) {
         let ns = &self.ns.name;
@@ -236,6 +307,7 @@ impl NsDiff<'_> {
                 mtu: iface.mtu,
                 ipv6_link_local: iface.ipv6_link_local,
                 isolated: self.bridges.get(bridge).is_some_and(|b| b.isolate),
+                replace,
             },
             InterfaceKind::Dummy => Change::CreateDummy {
                 ns: ns.clone(),
@@ -243,6 +315,7 @@ impl NsDiff<'_> {
                 mac: iface.mac,
                 mtu: iface.mtu,
                 ipv6_link_local: iface.ipv6_link_local,
+                replace,
             },
         });
         for addr in &iface.addresses {
@@ -268,8 +341,8 @@ impl NsDiff<'_> {
             else {
                 continue;
             };
+            // Its routes stay planned: they move off it before it goes.
             if !self.ns.interfaces.iter().any(|i| i.name == name) {
-                self.replaced.insert(l.index);
                 out.push(Change::DeleteLink {
                     scope: self.scope.clone(),
                     name: l.name.clone(),

@@ -1,9 +1,11 @@
 //! plan = diff(desired, observed): the exact kernel changes that converge
 //! the host, as data. Pure; golden-tested.
 
+mod bridge_mtu;
 mod change;
 mod diff;
 mod host;
+mod linklocal;
 mod links;
 mod pins;
 mod routes;
@@ -12,6 +14,7 @@ mod summary;
 pub use change::{Change, LinkKind, LinkSettings, Scope};
 pub use diff::{Conflict, Plan, plan};
 pub use summary::ChangeSummary;
+pub use linklocal::{MODE_EUI64, MODE_NONE, eui64_link_local, is_link_local};
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,35 @@ impl NsDiff<'_> {
             .map(|l| l.name.clone())
     }
 
+    /// The interface a route through a gateway goes out of after this plan:
+    /// the first one whose configured addresses cover the gateway. The
+    /// route names it when added, so that the kernel does not pick a link
+    /// that this plan deletes or takes the gateway's subnet from.
+    fn expected_device(&self, r: &Route) -> Option<String> {
+        let gw = r.gateway?;
+        self.ns
+            .interfaces
+            .iter()
+            .find(|i| i.addresses.iter().any(|a| a.contains(&gw)))
+            .map(|i| i.name.clone())
+    }
+
+    /// Whether an observed route matches a desired one and stays usable:
+    /// a route through a gateway must go out of a link that keeps the
+    /// gateway's subnet, or the kernel drops it when the address goes.
+    fn keeps(&self, d: &Route, r: &Route, dev: Option<&str>) -> bool {
+        if !same_route(d, r, dev) {
+            return false;
+        }
+        let Some(gw) = d.gateway.filter(|_| d.device.is_none()) else {
+            return true;
+        };
+        self.ns
+            .interfaces
+            .iter()
+            .any(|i| Some(i.name.as_str()) == dev && i.addresses.iter().any(|a| a.contains(&gw)))
+    }
+
     pub(super) fn routes(&self, out: &mut Vec<Change>) {
         let ns = &self.ns.name;
         let present: Vec<(&ObservedRoute, Option<String>)> = self
@@ -26,7 +55,7 @@ impl NsDiff<'_> {
                 .ns
                 .routes
                 .iter()
-                .any(|d| same_route(d, &r.route, dev.as_deref()))
+                .any(|d| self.keeps(d, &r.route, dev.as_deref()))
             {
                 out.push(Change::DeleteRoute {
                     ns: ns.clone(),
@@ -40,11 +69,14 @@ impl NsDiff<'_> {
         for d in &self.ns.routes {
             if !present
                 .iter()
-                .any(|(r, dev)| same_route(d, &r.route, dev.as_deref()))
+                .any(|(r, dev)| self.keeps(d, &r.route, dev.as_deref()))
             {
                 out.push(Change::AddRoute {
                     ns: ns.clone(),
-                    route: d.clone(),
+                    route: Route {
+                        device: d.device.clone().or_else(|| self.expected_device(d)),
+                        ..d.clone()
+                    },
                 });
             }
         }

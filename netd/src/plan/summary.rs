@@ -60,6 +60,9 @@ pub struct ChangeSummary {
     pub add: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remove: Option<usize>,
+    /// Why the object is deleted and made anew instead of changed in place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace: Option<String>,
 }
 
 fn route_text(r: &Route) -> String {
@@ -103,7 +106,29 @@ fn settings_text(s: &LinkSettings) -> String {
         Some(false) => parts.push("hairpin port".to_string()),
         None => {}
     }
+    match s.ipv6_link_local {
+        Some(true) => parts.push("ipv6 link-local".to_string()),
+        Some(false) => parts.push("no ipv6 link-local".to_string()),
+        None => {}
+    }
+    if s.after_ports {
+        parts.push("after its ports".to_string());
+    }
     parts.join(", ")
+}
+
+/// A creation that replaces an existing object is shown as a change of it,
+/// with the reason: `~ veth web/eth0 (replace: kind changes from dummy to veth)`.
+fn replacing(summary: ChangeSummary, replace: &Option<String>) -> ChangeSummary {
+    match replace {
+        Some(why) => ChangeSummary {
+            op: "modify",
+            detail: format!("replace: {why}"),
+            replace: Some(why.clone()),
+            ..summary
+        },
+        None => summary,
+    }
 }
 
 fn sysctl_detail(value: &str, was: Option<&String>) -> String {
@@ -199,18 +224,25 @@ impl Change {
                 host_name,
                 bridge,
                 mtu,
+                replace,
                 ..
             } => {
                 let mut s = S::new("create", "veth", Some(ns), format!("{ns}/{name}"))
                     .name(name)
                     .detail(format!("host {host_name} on {bridge}"));
                 s.mtu = *mtu;
-                s
+                replacing(s, replace)
             }
-            Change::CreateDummy { ns, name, mtu, .. } => {
+            Change::CreateDummy {
+                ns,
+                name,
+                mtu,
+                replace,
+                ..
+            } => {
                 let mut s = S::new("create", "dummy", Some(ns), format!("{ns}/{name}")).name(name);
                 s.mtu = *mtu;
-                s
+                replacing(s, replace)
             }
             Change::SetLink {
                 scope,

@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+pub mod fake_kernel;
+mod fake_requests;
+pub mod xorshift;
+
 use crate::model::{
     ALIAS_PREFIX, Desired, InterfaceKind, NETD_PROTO, bridge_alias, host_link_alias, ns_link_alias,
 };
@@ -43,6 +47,7 @@ fn link(index: u32, name: &str, kind: &str, alias: Option<String>) -> ObservedLi
         master: None,
         hairpin: None,
         isolated: None,
+        addr_gen_mode: None,
     }
 }
 
@@ -114,11 +119,15 @@ pub fn converged(desired: &Desired) -> Observed {
                 .extend(iface.addresses.iter().map(|a| addr(index, *a)));
         }
         for r in &ns.routes {
-            let oif = r
-                .device
-                .as_ref()
-                .and_then(|d| inside.link(d))
-                .map(|l| l.index);
+            // The kernel picks the link whose subnet holds the gateway.
+            let device = r.device.clone().or_else(|| {
+                let gw = r.gateway?;
+                ns.interfaces
+                    .iter()
+                    .find(|i| i.addresses.iter().any(|a| a.contains(&gw)))
+                    .map(|i| i.name.clone())
+            });
+            let oif = device.and_then(|d| inside.link(&d)).map(|l| l.index);
             let mut route = r.clone();
             route.device = None;
             inside.routes.push(ObservedRoute {
