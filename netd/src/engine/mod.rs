@@ -11,12 +11,14 @@ mod destroy;
 mod error;
 pub mod hostnet;
 pub mod publish_check;
+mod recheck;
 pub mod strict;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use error::EngineError;
+pub use recheck::ROUNDS;
 
 use crate::apply::{self, RealKernel, Report};
 use crate::model::Desired;
@@ -109,7 +111,7 @@ impl Engine {
         report
     }
 
-    /// One whole writer's cycle: lock, read, plan, apply.
+    /// One whole writer's cycle: lock, read, plan, apply, re-check.
     pub async fn converge(
         &self,
         desired: &Desired,
@@ -119,7 +121,9 @@ impl Engine {
         let _lock = self.lock(wait)?;
         let mut session = self.session(desired).await?;
         let plan = self.plan(&session, desired, prune)?;
-        let report = self.apply(&mut session, &plan).await;
+        let mut report = self.apply(&mut session, &plan).await;
+        self.recheck(&mut session, (desired, prune), &plan, &mut report)
+            .await?;
         Ok((plan, report))
     }
 

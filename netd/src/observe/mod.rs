@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::model::{ALIAS_PREFIX, MacAddr, NETD_PROTO, Route};
 
-pub use read::{ObserveError, examine_pins, observe};
+pub use read::{ObserveError, examine_pins, observe, refresh};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ObservedLink {

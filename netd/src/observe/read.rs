@@ -105,9 +105,41 @@ pub async fn observe(
     desired: &Desired,
     state: &State,
 ) -> Result<Observed, ObserveError> {
+    read(registry, desired, state, None, None).await
+}
+
+/// Reads again after an apply: the host, the pins, and the namespaces in
+/// `touched`; the other namespaces are as in `previous`, since nothing
+/// changed them. `table inet netd` is read again only with `nft`.
+pub async fn refresh(
+    registry: &Registry,
+    (desired, state): (&Desired, &State),
+    previous: Observed,
+    touched: &BTreeSet<String>,
+    nft: bool,
+) -> Result<Observed, ObserveError> {
+    let kept_nft = (!nft).then(|| previous.nft.clone());
+    let mut fresh = read(registry, desired, state, Some(touched), kept_nft).await?;
+    for (name, o) in previous.namespaces {
+        if fresh.pinned.contains(&name) {
+            fresh.namespaces.entry(name).or_insert(o);
+        }
+    }
+    Ok(fresh)
+}
+
+async fn read(
+    registry: &Registry,
+    desired: &Desired,
+    state: &State,
+    only: Option<&BTreeSet<String>>,
+    kept_nft: Option<crate::nft::NftObserved>,
+) -> Result<Observed, ObserveError> {
     // `nft` runs as a process: start it first, so that it overlaps with the
     // netlink reads.
-    let nft_read = tokio::task::spawn_blocking(crate::nft::read_host);
+    let nft_read = kept_nft
+        .is_none()
+        .then(|| tokio::task::spawn_blocking(crate::nft::read_host));
     let pins = examine_pins(registry, desired, state)?;
     for (name, record) in &state.namespaces {
         if let Some(id) = record.pin {
@@ -128,6 +160,7 @@ pub async fn observe(
         .collect();
     let pinned: BTreeSet<String> = wanted.iter().map(|n| (*n).clone()).collect();
     let namespaces = stream::iter(wanted)
+        .filter(|name| std::future::ready(only.is_none_or(|o| o.contains(*name))))
         .map(|name| {
             let mut keys: BTreeSet<String> = desired
                 .namespaces
@@ -164,15 +197,9 @@ pub async fn observe(
                 .collect()
         })
         .await?;
-    let nft = match nft_read.await {
-        Ok(Ok(found)) => found,
-        // Without publishes netd needs no nftables at all, not even nft.
-        Ok(Err(e)) if !crate::nft::needed(desired) => {
-            tracing::debug!(error = %e, "cannot read the nftables ruleset; none needed");
-            crate::nft::NftObserved::default()
-        }
-        Ok(Err(e)) => return Err(ObserveError::Nft(e)),
-        Err(e) => return Err(ObserveError::Nft(crate::nft::NftError::Nft(e.to_string()))),
+    let nft = match nft_read {
+        None => kept_nft.unwrap_or_default(),
+        Some(read) => nft_result(read.await, desired)?,
     };
     Ok(Observed {
         host,
@@ -181,5 +208,21 @@ pub async fn observe(
         pins,
         nft,
         host_sysctls,
+    })
+}
+
+fn nft_result(
+    read: Result<Result<crate::nft::NftObserved, crate::nft::NftError>, tokio::task::JoinError>,
+    desired: &Desired,
+) -> Result<crate::nft::NftObserved, ObserveError> {
+    Ok(match read {
+        Ok(Ok(found)) => found,
+        // Without publishes netd needs no nftables at all, not even nft.
+        Ok(Err(e)) if !crate::nft::needed(desired) => {
+            tracing::debug!(error = %e, "cannot read the nftables ruleset; none needed");
+            crate::nft::NftObserved::default()
+        }
+        Ok(Err(e)) => return Err(ObserveError::Nft(e)),
+        Err(e) => return Err(ObserveError::Nft(crate::nft::NftError::Nft(e.to_string()))),
     })
 }

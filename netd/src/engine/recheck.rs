@@ -1,0 +1,79 @@
+//! After an apply: read again what it touched and repair what the kernel
+//! changed on its own (a bridge MTU that followed a port, routes dropped
+//! with an address, a link-local address that came back), in a bounded
+//! number of rounds. What still differs after them is an error.
+
+use std::collections::BTreeSet;
+
+use super::{Engine, EngineError, Session};
+use crate::apply::Report;
+use crate::model::Desired;
+use crate::observe::refresh;
+use crate::plan::{Change, Plan};
+
+/// Re-checks after the first apply. One is enough for every side effect
+/// netd knows of; the others are for whatever the kernel does in reply to
+/// the repairs.
+pub const ROUNDS: usize = 3;
+
+/// Namespaces `changes` did something in, and whether it touched nftables.
+fn touched(changes: &[Change]) -> (BTreeSet<String>, bool) {
+    let namespaces = changes.iter().filter_map(|c| c.summary().ns).collect();
+    let nft = changes.iter().any(|c| {
+        matches!(
+            c,
+            Change::ReplaceTable { .. } | Change::DeleteTable | Change::HostRules { .. }
+        )
+    });
+    (namespaces, nft)
+}
+
+impl Engine {
+    /// Re-reads and repairs after `plan` was applied with `report`. Only a
+    /// clean apply is re-checked: a failed change would only fail again,
+    /// and the run reports it already.
+    pub async fn recheck(
+        &self,
+        session: &mut Session,
+        (desired, prune): (&Desired, bool),
+        plan: &Plan,
+        report: &mut Report,
+    ) -> Result<(), EngineError> {
+        let mut last = plan.changes.clone();
+        for round in 1..=ROUNDS {
+            if last.is_empty() || !report.is_ok() {
+                return Ok(());
+            }
+            let (namespaces, nft) = touched(&last);
+            let previous = std::mem::take(&mut session.observed);
+            session.observed = refresh(
+                &self.registry,
+                (desired, &session.state),
+                previous,
+                &namespaces,
+                nft,
+            )
+            .await?;
+            let again = self.plan(session, desired, prune)?;
+            if again.is_empty() {
+                return Ok(());
+            }
+            if round == ROUNDS {
+                for c in again.changes {
+                    let why = format!("still differs from the config after {ROUNDS} re-checks");
+                    report.push(c, Err(why));
+                }
+                return Ok(());
+            }
+            tracing::info!(
+                round,
+                changes = again.changes.len(),
+                "repairing what the kernel changed"
+            );
+            let repaired = self.apply(session, &again).await;
+            report.outcomes.extend(repaired.outcomes);
+            last = again.changes;
+        }
+        Ok(())
+    }
+}
