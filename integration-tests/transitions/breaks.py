@@ -57,7 +57,7 @@ def exempt_links(repl, old, new, pre):
     """Links whose replacement the plan announced, with their veth peers."""
     out = set()
     for kind, scope, target in repl:
-        if kind != "link":
+        if kind not in ("link", "veth", "dummy", "bridge"):
             continue
         name = target.split("/", 1)[1] if scope != HOST and "/" in target else target
         out.add((scope, name))

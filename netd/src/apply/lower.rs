@@ -203,7 +203,19 @@ async fn apply_host<K: Kernel>(
             }
         }
     }
-    // Bridge addresses: the new one before the old one goes.
+    // Bridge addresses: the new one before the old one goes, and stays
+    // when the old primary goes (see order::promote_secondaries).
+    let owned: Vec<Change> = changes.iter().map(|c| (*c).clone()).collect();
+    // Host sysctls are written by path (net/ipv4/conf/LINK/...).
+    let promote: Vec<(String, String)> = order::promote_secondaries(&owned)
+        .into_iter()
+        .map(|(key, value)| (key.replace('.', "/"), value))
+        .collect();
+    if !promote.is_empty()
+        && let Err(e) = kernel.write_host_sysctls(promote).await
+    {
+        tracing::warn!(error = %e, "cannot keep secondary addresses of bridges on address changes");
+    }
     let rank = |c: &&&Change| match c {
         Change::SetLink { .. } => 0,
         Change::AddAddress { .. } => 1,

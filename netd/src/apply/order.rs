@@ -49,7 +49,9 @@ pub(super) fn recreated_names(changes: &[Change]) -> BTreeSet<(Scope, String)> {
 /// A deletion that must happen before the creations: its name is reused.
 pub(super) fn is_early_delete(change: &Change, recreated: &BTreeSet<(Scope, String)>) -> bool {
     match change {
-        Change::DeleteLink { scope, name, .. } => recreated.contains(&(scope.clone(), name.clone())),
+        Change::DeleteLink { scope, name, .. } => {
+            recreated.contains(&(scope.clone(), name.clone()))
+        }
         _ => false,
     }
 }

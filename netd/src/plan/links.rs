@@ -160,17 +160,20 @@ impl NsDiff<'_> {
         ) = (&iface.kind, host_end)
         {
             let bridge_index = self.host.link(bridge).map(|b| b.index);
+            let isolate = self.bridges.get(bridge).is_some_and(|b| b.isolate);
+            // In one request the kernel applies port settings to the old
+            // bridge's port before it moves the link, and the new port
+            // starts with defaults: a move sets them again, in a change of
+            // its own after the move.
+            let moves = bridge_index.is_none() || h.master != bridge_index;
             let settings = LinkSettings {
                 up: (!h.up).then_some(true),
                 mtu: iface.mtu.filter(|m| *m != h.mtu),
                 mac: Some(*host_mac).filter(|m| h.mac != Some(*m)),
-                master: (bridge_index.is_none() || h.master != bridge_index)
-                    .then(|| bridge.clone()),
+                master: moves.then(|| bridge.clone()),
                 alias: host_alias,
-                isolated: {
-                    let isolate = self.bridges.get(bridge).is_some_and(|b| b.isolate);
-                    (h.hairpin != Some(true) || h.isolated != Some(isolate)).then_some(isolate)
-                },
+                isolated: (!moves && (h.hairpin != Some(true) || h.isolated != Some(isolate)))
+                    .then_some(isolate),
                 // Host ends are bridge ports: they need no address.
                 ipv6_link_local: linklocal::mode_change(false, h),
                 after_ports: false,
@@ -181,6 +184,17 @@ impl NsDiff<'_> {
                     name: host_name.clone(),
                     kind: LinkKind::Veth,
                     settings,
+                });
+            }
+            if moves {
+                out.push(Change::SetLink {
+                    scope: Scope::Host,
+                    name: host_name.clone(),
+                    kind: LinkKind::Veth,
+                    settings: LinkSettings {
+                        isolated: Some(isolate),
+                        ..LinkSettings::default()
+                    },
                 });
             }
             let host_ll = LinkLocal {

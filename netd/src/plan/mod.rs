@@ -13,8 +13,8 @@ mod summary;
 
 pub use change::{Change, LinkKind, LinkSettings, Scope};
 pub use diff::{Conflict, Plan, plan};
-pub use summary::ChangeSummary;
 pub use linklocal::{MODE_EUI64, MODE_NONE, eui64_link_local, is_link_local};
+pub use summary::ChangeSummary;
 
 #[cfg(test)]
 mod tests;

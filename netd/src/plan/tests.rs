@@ -271,3 +271,18 @@ fn change_numbers_are_json_numbers() {
         "{route}"
     );
 }
+
+#[test]
+fn a_port_moved_to_its_bridge_gets_its_port_flags_after_the_move() {
+    let d = topology();
+    let mut o = converged(&d);
+    // ve-db hangs off another bridge, with the flags it had there.
+    let h = o.host.links.iter_mut().find(|l| l.name == "ve-db").unwrap();
+    h.master = Some(999);
+    let p = plan(&d, &o, &recorded(&d), false).unwrap();
+    assert_eq!(
+        render(&p),
+        "~ veth ve-db (master br0)\n~ veth ve-db (hairpin port)\n",
+        "the kernel resets port flags on a move, so they follow it"
+    );
+}
