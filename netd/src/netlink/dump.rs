@@ -24,8 +24,17 @@ pub enum DumpError {
 }
 
 /// The kernel sets NLM_F_DUMP_INTR when the table changed during the dump; the
-/// answer may then be inconsistent, so the dump is retried a few times.
+/// answer may then be inconsistent, so the dump is retried.
 const NLM_F_DUMP_INTR: u16 = 0x10;
+
+/// Dumps tried before giving up. Another program creating links in a tight
+/// loop interrupts dump after dump, so the retries back off (1 ms doubling
+/// to 200 ms, about 5 s in all) to find a quiet moment.
+const DUMP_ATTEMPTS: u32 = 30;
+
+fn backoff(attempt: u32) -> std::time::Duration {
+    std::time::Duration::from_millis((1u64 << attempt.min(8)).min(200))
+}
 
 /// A plain blocking netlink socket for dumps, used on the namespace thread
 /// right after it entered a namespace: reading a namespace then costs a
@@ -55,7 +64,10 @@ impl DumpSocket {
         request: &Msg,
         mut parse: impl FnMut(Msg) -> Option<T>,
     ) -> Result<Vec<T>, DumpError> {
-        for _ in 0..5 {
+        for attempt in 0..DUMP_ATTEMPTS {
+            if attempt > 0 {
+                std::thread::sleep(backoff(attempt - 1));
+            }
             self.seq += 1;
             let mut msg = NetlinkMessage::from(request.clone());
             msg.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
