@@ -3,6 +3,7 @@
 
 mod apply;
 mod integrate;
+mod publish_maps;
 mod render;
 
 pub use apply::{NftError, NftObserved, TAG, TaggedRule, apply, read_host};

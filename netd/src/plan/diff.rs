@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::addresses::diff_addresses;
 use super::change::{Change, LinkKind, LinkSettings, Scope};
 use super::host::HostLinks;
-use super::links::{diff_addresses, diff_namespace};
+use super::links::diff_namespace;
 use super::pins::{self, Leaving, Wanted};
 use crate::model::Namespace;
 use crate::model::{ALIAS_PREFIX, Bridge, Desired, MacAddr, bridge_alias, bridge_mac};

@@ -3,59 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ipnet::IpNet;
-
+use super::addresses::diff_addresses;
 use super::change::{Change, LinkKind, LinkSettings, Scope};
 use super::diff::{Conflict, claimable, foreign};
 use super::host::HostLinks;
 use super::linklocal::{self, LinkLocal};
 use crate::model::{
-    Bridge, Interface, InterfaceKind, MacAddr, NETD_PROTO, Namespace, host_link_alias,
-    ns_link_alias,
+    Bridge, Interface, InterfaceKind, MacAddr, Namespace, host_link_alias, ns_link_alias,
 };
-use crate::observe::{NsObserved, ObservedAddr, ObservedLink};
+use crate::observe::{NsObserved, ObservedLink};
 use crate::state::State;
-
-/// Diffs the addresses of one link. On links netd owns, every address that
-/// is not desired goes (but the kernel's IPv6 link-local ones); on others
-/// (`lo`) only addresses carrying netd's protocol mark do.
-pub(super) fn diff_addresses<'a>(
-    scope: &Scope,
-    link: &str,
-    desired: &[IpNet],
-    observed: impl Iterator<Item = &'a ObservedAddr>,
-    owned_link: bool,
-    out: &mut Vec<Change>,
-) {
-    let observed: Vec<&ObservedAddr> = observed.collect();
-    for addr in observed.iter().filter(|a| !desired.contains(&a.net)) {
-        let link_local =
-            matches!(addr.net.addr(), std::net::IpAddr::V6(v6) if v6.is_unicast_link_local());
-        // Link-local addresses of netd's links are the business of
-        // `LinkLocal`, whoever added them.
-        let stale = if owned_link {
-            !link_local
-        } else {
-            addr.proto == NETD_PROTO
-        };
-        if stale {
-            out.push(Change::DeleteAddress {
-                scope: scope.clone(),
-                link: link.to_string(),
-                addr: addr.net,
-            });
-        }
-    }
-    for addr in desired {
-        if !observed.iter().any(|a| a.net == *addr) {
-            out.push(Change::AddAddress {
-                scope: scope.clone(),
-                link: link.to_string(),
-                addr: *addr,
-            });
-        }
-    }
-}
 
 fn settings_for(iface: &Interface, link: &ObservedLink) -> LinkSettings {
     LinkSettings {
@@ -89,11 +46,11 @@ fn owned<'a>(
 
 pub(super) struct NsDiff<'a> {
     pub(super) ns: &'a Namespace,
-    bridges: &'a BTreeMap<String, Bridge>,
+    pub(super) bridges: &'a BTreeMap<String, Bridge>,
     pub(super) inside: &'a NsObserved,
-    host: &'a HostLinks<'a>,
-    state: &'a State,
-    scope: Scope,
+    pub(super) host: &'a HostLinks<'a>,
+    pub(super) state: &'a State,
+    pub(super) scope: Scope,
     /// Indexes (inside) of links this plan recreates: their addresses and
     /// routes go with them before the new link exists.
     pub(super) replaced: BTreeSet<u32>,
@@ -237,108 +194,6 @@ impl NsDiff<'_> {
             configured: &iface.addresses,
         };
         ll.diff(self.inside.addrs_of(inner.index), out);
-    }
-
-    /// Why a link that exists in some form cannot be changed in place;
-    /// None when there is nothing to replace (a plain creation).
-    fn replace_reason(
-        &self,
-        iface: &Interface,
-        want_kind: &str,
-        inner: Option<&ObservedLink>,
-        host_end: Option<Option<&ObservedLink>>,
-    ) -> Option<String> {
-        let kind = |l: &ObservedLink| l.kind.clone().unwrap_or_else(|| "unknown".into());
-        if let Some(l) = inner.filter(|l| l.kind.as_deref() != Some(want_kind)) {
-            return Some(format!("kind changes from {} to {want_kind}", kind(l)));
-        }
-        match host_end {
-            Some(Some(h)) if h.kind.as_deref() != Some("veth") => {
-                Some(format!("host end {} is a {}, not a veth", h.name, kind(h)))
-            }
-            Some(None) => {
-                let old = self
-                    .host
-                    .veths_of(&self.ns.name)
-                    .iter()
-                    .find(|(name, _)| *name == iface.name)
-                    .map(|(_, l)| l.name.clone());
-                match (old, inner) {
-                    (Some(old), _) => Some(format!(
-                        "veth peer changes from {old} to {}",
-                        iface.host_name().unwrap_or_default()
-                    )),
-                    (None, Some(_)) => Some(format!(
-                        "host end {} is missing",
-                        iface.host_name().unwrap_or_default()
-                    )),
-                    (None, None) => None,
-                }
-            }
-            Some(Some(_)) if inner.is_none() => {
-                Some("the end inside the namespace is missing".into())
-            }
-            _ => None,
-        }
-    }
-
-    fn recreate(
-        &mut self,
-        iface: &Interface,
-        inner: Option<&ObservedLink>,
-        host_end: Option<&ObservedLink>,
-        replace: Option<String>,
-        out: &mut Vec<Change>,
-    ) {
-        let ns = &self.ns.name;
-        if let Some(l) = inner {
-            self.replaced.insert(l.index);
-            out.push(Change::DeleteLink {
-                scope: self.scope.clone(),
-                name: l.name.clone(),
-                kind: LinkKind::observed(l.kind.as_deref(), &l.name),
-            });
-        }
-        if let Some(h) = host_end {
-            out.push(Change::DeleteLink {
-                scope: Scope::Host,
-                name: h.name.clone(),
-                kind: LinkKind::observed(h.kind.as_deref(), &h.name),
-            });
-        }
-        out.push(match &iface.kind {
-            InterfaceKind::Veth {
-                bridge,
-                host_name,
-                host_mac,
-            } => Change::CreateVeth {
-                ns: ns.clone(),
-                name: iface.name.clone(),
-                host_name: host_name.clone(),
-                bridge: bridge.clone(),
-                mac: iface.mac,
-                host_mac: *host_mac,
-                mtu: iface.mtu,
-                ipv6_link_local: iface.ipv6_link_local,
-                isolated: self.bridges.get(bridge).is_some_and(|b| b.isolate),
-                replace,
-            },
-            InterfaceKind::Dummy => Change::CreateDummy {
-                ns: ns.clone(),
-                name: iface.name.clone(),
-                mac: iface.mac,
-                mtu: iface.mtu,
-                ipv6_link_local: iface.ipv6_link_local,
-                replace,
-            },
-        });
-        for addr in &iface.addresses {
-            out.push(Change::AddAddress {
-                scope: self.scope.clone(),
-                link: iface.name.clone(),
-                addr: *addr,
-            });
-        }
     }
 
     /// netd's links in this namespace, and host ends of its veths, that the

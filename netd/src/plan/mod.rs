@@ -1,6 +1,7 @@
 //! plan = diff(desired, observed): the exact kernel changes that converge
 //! the host, as data. Pure; golden-tested.
 
+mod addresses;
 mod bridge_mtu;
 mod change;
 mod diff;
@@ -8,6 +9,7 @@ mod host;
 mod linklocal;
 mod links;
 mod pins;
+mod replace;
 mod routes;
 mod summary;
 
