@@ -61,7 +61,13 @@ impl Engine {
     /// [`Engine::session`], so that the state it changes is the one the
     /// previous writer left.
     pub fn lock(&self, wait: Duration) -> Result<WriterLock, EngineError> {
-        Ok(WriterLock::acquire(&self.state_dir, wait)?)
+        let started = Instant::now();
+        let lock = WriterLock::acquire(&self.state_dir, wait)?;
+        tracing::debug!(
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "writer lock taken"
+        );
+        Ok(lock)
     }
 
     /// Reads the state and what the kernel has for `desired`.
@@ -122,8 +128,13 @@ impl Engine {
         let mut session = self.session(desired).await?;
         let plan = self.plan(&session, desired, prune)?;
         let mut report = self.apply(&mut session, &plan).await;
+        let started = Instant::now();
         self.recheck(&mut session, (desired, prune), &plan, &mut report)
             .await?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "re-checked"
+        );
         Ok((plan, report))
     }
 

@@ -16,8 +16,12 @@ use crate::plan::{Change, Plan};
 /// the repairs.
 pub const ROUNDS: usize = 3;
 
-/// Namespaces `changes` did something in, and whether it touched nftables.
-fn touched(changes: &[Change]) -> (BTreeSet<String>, bool) {
+/// Namespaces `changes` did something in, and whether it touched nftables;
+/// None when there are no changes at all.
+fn touched(changes: &[Change]) -> Option<(BTreeSet<String>, bool)> {
+    if changes.is_empty() {
+        return None;
+    }
     let namespaces = changes.iter().filter_map(|c| c.summary().ns).collect();
     let nft = changes.iter().any(|c| {
         matches!(
@@ -25,7 +29,7 @@ fn touched(changes: &[Change]) -> (BTreeSet<String>, bool) {
             Change::ReplaceTable { .. } | Change::DeleteTable | Change::HostRules { .. }
         )
     });
-    (namespaces, nft)
+    Some((namespaces, nft))
 }
 
 impl Engine {
@@ -39,12 +43,16 @@ impl Engine {
         plan: &Plan,
         report: &mut Report,
     ) -> Result<(), EngineError> {
-        let mut last = plan.changes.clone();
+        // What the last round touched; the changes themselves are not kept
+        // (a first apply has thousands).
+        let mut last = touched(&plan.changes);
         for round in 1..=ROUNDS {
-            if last.is_empty() || !report.is_ok() {
+            let Some((namespaces, nft)) = last.take() else {
+                return Ok(());
+            };
+            if !report.is_ok() {
                 return Ok(());
             }
-            let (namespaces, nft) = touched(&last);
             let previous = std::mem::take(&mut session.observed);
             session.observed = refresh(
                 &self.registry,
@@ -72,7 +80,7 @@ impl Engine {
             );
             let repaired = self.apply(session, &again).await;
             report.outcomes.extend(repaired.outcomes);
-            last = again.changes;
+            last = touched(&again.changes);
         }
         Ok(())
     }
