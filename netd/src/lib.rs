@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod firewall;
 pub mod model;

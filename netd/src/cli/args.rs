@@ -129,6 +129,29 @@ pub enum Command {
         #[command(subcommand)]
         command: super::firewall::FirewallCommand,
     },
+    /// Run as a daemon: converge, then repair drift as it happens and
+    /// supervise the config's processes, until SIGTERM. SIGHUP or
+    /// `netd reload` reads the config again. Namespaces, links, addresses
+    /// and rules stay in place when it stops.
+    #[command(after_help = "Examples:
+  netd run -c /etc/netd/netd.toml
+  NETD_LOG=debug netd run
+
+Under systemd, use examples/systemd/netd.service (Type=notify).")]
+    Run {
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Ask the running daemon to read its config again and converge to it.
+    /// An invalid config is reported and the running one stays.
+    #[command(after_help = "Examples:
+  netd reload
+  netd reload --json | jq .changes")]
+    Reload {
+        /// Machine-readable output (docs/json.md)
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a command inside a namespace (network only; the filesystem stays the host's).
     #[command(after_help = "Example:\n  netd exec web -- ip -br addr")]
     Exec {

@@ -5,6 +5,7 @@ use std::path::Path;
 use super::output::{print_json, print_plan, print_report};
 use super::{Cli, CliError, load_config};
 use crate::apply::Report;
+use crate::daemon::protocol::{self, Command, Request};
 use crate::engine::Engine;
 use crate::plan::Plan;
 
@@ -35,6 +36,18 @@ pub async fn run(
 ) -> Result<u8, CliError> {
     let desired = load_config(cli, config)?;
     tracing::debug!(namespaces = desired.namespaces.len(), "config loaded");
+    if apply {
+        // A running daemon holds the lock for its life: it applies.
+        let mut request = Request::new(Command::Apply);
+        request.prune = prune;
+        request.config = Some(std::path::absolute(config).unwrap_or_else(|_| config.into()));
+        if let Some(answer) = protocol::ask(&desired.state_dir, &request)
+            .await
+            .map_err(|e| CliError::Runtime(format!("cannot talk to the netd daemon: {e}")))?
+        {
+            return super::run::print_answer(&answer, json);
+        }
+    }
     let engine = open_engine(&desired)?;
     if apply {
         let (plan, report) = engine.converge(&desired, prune, cli.wait()).await?;

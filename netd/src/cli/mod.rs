@@ -24,6 +24,7 @@ macro_rules! eprintln {
 mod args;
 mod check;
 mod converge;
+mod daemon_status;
 mod destroy;
 mod drift;
 mod exec;
@@ -31,6 +32,7 @@ mod firewall;
 mod output;
 mod parse;
 mod privilege;
+mod run;
 mod status;
 mod stdout;
 
@@ -139,9 +141,10 @@ fn wants_json(command: &Command) -> bool {
         | Command::Plan { json, .. }
         | Command::Apply { json, .. }
         | Command::Status { json, .. }
-        | Command::Destroy { json, .. } => *json,
+        | Command::Destroy { json, .. }
+        | Command::Reload { json } => *json,
         Command::Firewall { command } => command.json(),
-        Command::Exec { .. } => false,
+        Command::Exec { .. } | Command::Run { .. } => false,
     }
 }
 
@@ -180,6 +183,8 @@ async fn run_command(cli: &Cli) -> Result<u8, CliError> {
             destroy::run(cli, name.as_deref(), *all, *json).await
         }
         Command::Firewall { command } => firewall::run(cli, command).await,
+        Command::Run { config } => run::run(cli, config).await,
+        Command::Reload { json } => run::reload(cli, *json).await,
         Command::Exec { .. } => Err(CliError::Usage(
             "exec is handled before the runtime starts".into(),
         )),

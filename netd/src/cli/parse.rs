@@ -73,7 +73,8 @@ fn config_of(command: &mut Command) -> Option<&mut PathBuf> {
     match command {
         Command::Check { config, .. }
         | Command::Plan { config, .. }
-        | Command::Apply { config, .. } => Some(config),
+        | Command::Apply { config, .. }
+        | Command::Run { config } => Some(config),
         Command::Firewall {
             command: FirewallCommand::Explain { config, .. } | FirewallCommand::Check { config, .. },
         } => Some(config),

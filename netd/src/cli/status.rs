@@ -107,6 +107,9 @@ struct Status {
     drift: Vec<ChangeSummary>,
     /// Objects in the config's way that netd does not own.
     conflicts: Vec<Conflict>,
+    /// The running daemon's view (pid, repairs, processes), when one runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    daemon: Option<serde_json::Value>,
 }
 
 fn link_status(l: &ObservedLink, o: &NsObserved) -> LinkStatus {
@@ -210,6 +213,7 @@ fn collect(session: &Session, netns_dir: &std::path::Path) -> Status {
         missing: Vec::new(),
         drift: Vec::new(),
         conflicts: Vec::new(),
+        daemon: None,
     }
 }
 
@@ -315,8 +319,14 @@ fn print_problems(status: &Status) {
 }
 
 pub async fn run(cli: &Cli, config: Option<&Path>, json: bool) -> Result<u8, CliError> {
-    let config = config_path(config);
     let (netns_dir, state_dir) = dirs(cli);
+    let daemon = super::daemon_status::ask(&state_dir).await;
+    // Without -c, compare against what the daemon converges to.
+    let from_daemon = daemon
+        .as_ref()
+        .and_then(|d| d["config"].as_str())
+        .map(PathBuf::from);
+    let config = config_path(config.or(from_daemon.as_deref()));
     let desired = match &config {
         Some(path) => load_config(cli, path)?,
         None => Desired::empty(netns_dir, state_dir),
@@ -335,9 +345,13 @@ pub async fn run(cli: &Cli, config: Option<&Path>, json: bool) -> Result<u8, Cli
         }
     }
     status.ok = status.missing.is_empty() && status.drift.is_empty();
+    status.daemon = daemon;
     if json {
         print_json(&status);
     } else {
+        if let Some(d) = &status.daemon {
+            super::daemon_status::print(d);
+        }
         print_text(&status);
         print_problems(&status);
     }

@@ -23,7 +23,7 @@ pub use recheck::ROUNDS;
 use crate::apply::{self, RealKernel, Report};
 use crate::model::Desired;
 use crate::netns::{self, Registry};
-use crate::observe::{Observed, observe};
+use crate::observe::{Observed, Scope, observe, refresh_scoped};
 use crate::plan::{self, Plan};
 use crate::state::{State, WriterLock};
 
@@ -81,6 +81,24 @@ impl Engine {
             "observed"
         );
         Ok(Session { state, observed })
+    }
+
+    /// Reads again what `scope` names, keeping the rest of the session's
+    /// observation: a daemon's answer to an event in one namespace.
+    pub async fn refresh(
+        &self,
+        session: &mut Session,
+        desired: &Desired,
+        scope: Scope<'_>,
+    ) -> Result<(), EngineError> {
+        let previous = std::mem::take(&mut session.observed);
+        session.observed =
+            refresh_scoped(&self.registry, (desired, &session.state), previous, scope).await?;
+        Ok(())
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// What it takes to get from `session` to `desired`. Strict mode's

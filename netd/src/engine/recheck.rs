@@ -8,17 +8,44 @@ use std::collections::BTreeSet;
 use super::{Engine, EngineError, Session};
 use crate::apply::Report;
 use crate::model::Desired;
-use crate::observe::refresh;
-use crate::plan::{Change, Plan};
+use crate::observe::Scope as ObserveScope;
+use crate::plan::{Change, Plan, Scope};
 
 /// Re-checks after the first apply. One is enough for every side effect
 /// netd knows of; the others are for whatever the kernel does in reply to
 /// the repairs.
 pub const ROUNDS: usize = 3;
 
-/// Namespaces `changes` did something in, and whether it touched nftables;
-/// None when there are no changes at all.
-fn touched(changes: &[Change]) -> Option<(BTreeSet<String>, bool)> {
+/// What a round touched, and so must read again.
+struct Touched {
+    namespaces: BTreeSet<String>,
+    host: bool,
+    nft: bool,
+}
+
+/// Whether a change can change the host's links or addresses: everything
+/// but what stays inside one namespace. A veth has an end on the host.
+fn touches_host(c: &Change) -> bool {
+    !matches!(
+        c,
+        Change::AddAddress {
+            scope: Scope::Ns(_),
+            ..
+        } | Change::DeleteAddress {
+            scope: Scope::Ns(_),
+            ..
+        } | Change::SetLink {
+            scope: Scope::Ns(_),
+            ..
+        } | Change::AddRoute { .. }
+            | Change::DeleteRoute { .. }
+            | Change::SetSysctl { .. }
+            | Change::RestoreSysctl { .. }
+    )
+}
+
+/// What `changes` did something to; None when there are no changes at all.
+fn touched(changes: &[Change]) -> Option<Touched> {
     if changes.is_empty() {
         return None;
     }
@@ -29,7 +56,12 @@ fn touched(changes: &[Change]) -> Option<(BTreeSet<String>, bool)> {
             Change::ReplaceTable { .. } | Change::DeleteTable | Change::HostRules { .. }
         )
     });
-    Some((namespaces, nft))
+    let host = changes.iter().any(touches_host);
+    Some(Touched {
+        namespaces,
+        host,
+        nft,
+    })
 }
 
 impl Engine {
@@ -47,21 +79,18 @@ impl Engine {
         // (a first apply has thousands).
         let mut last = touched(&plan.changes);
         for round in 1..=ROUNDS {
-            let Some((namespaces, nft)) = last.take() else {
+            let Some(t) = last.take() else {
                 return Ok(());
             };
             if !report.is_ok() {
                 return Ok(());
             }
-            let previous = std::mem::take(&mut session.observed);
-            session.observed = refresh(
-                &self.registry,
-                (desired, &session.state),
-                previous,
-                &namespaces,
-                nft,
-            )
-            .await?;
+            let scope = ObserveScope {
+                namespaces: &t.namespaces,
+                host: t.host,
+                nft: t.nft,
+            };
+            self.refresh(session, desired, scope).await?;
             let again = self.plan(session, desired, prune)?;
             if again.is_empty() {
                 return Ok(());

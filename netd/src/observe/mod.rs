@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::model::{ALIAS_PREFIX, MacAddr, NETD_PROTO, Route};
 
-pub use read::{ObserveError, examine_pins, observe, refresh};
+pub use read::{ObserveError, Scope, examine_pins, observe, refresh, refresh_scoped};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ObservedLink {

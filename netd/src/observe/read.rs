@@ -105,7 +105,7 @@ pub async fn observe(
     desired: &Desired,
     state: &State,
 ) -> Result<Observed, ObserveError> {
-    read(registry, desired, state, None, None).await
+    read(registry, desired, state, None, Kept::default()).await
 }
 
 /// Reads again after an apply: the host, the pins, and the namespaces in
@@ -118,8 +118,42 @@ pub async fn refresh(
     touched: &BTreeSet<String>,
     nft: bool,
 ) -> Result<Observed, ObserveError> {
-    let kept_nft = (!nft).then(|| previous.nft.clone());
-    let mut fresh = read(registry, desired, state, Some(touched), kept_nft).await?;
+    let scope = Scope {
+        namespaces: touched,
+        host: true,
+        nft,
+    };
+    refresh_scoped(registry, (desired, state), previous, scope).await
+}
+
+/// What a scoped read reads again; everything else is taken from the
+/// previous observation. The pins are always examined: that costs a stat
+/// per namespace and catches a pin that was replaced.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub namespaces: &'a BTreeSet<String>,
+    pub host: bool,
+    pub nft: bool,
+}
+
+/// Reads what `scope` names; a daemon's answer to an event in one
+/// namespace costs that namespace's dumps, not a full observe.
+pub async fn refresh_scoped(
+    registry: &Registry,
+    (desired, state): (&Desired, &State),
+    mut previous: Observed,
+    scope: Scope<'_>,
+) -> Result<Observed, ObserveError> {
+    let kept = Kept {
+        nft: (!scope.nft).then(|| std::mem::take(&mut previous.nft)),
+        host: (!scope.host).then(|| {
+            (
+                std::mem::take(&mut previous.host),
+                std::mem::take(&mut previous.host_sysctls),
+            )
+        }),
+    };
+    let mut fresh = read(registry, desired, state, Some(scope.namespaces), kept).await?;
     for (name, o) in previous.namespaces {
         if fresh.pinned.contains(&name) {
             fresh.namespaces.entry(name).or_insert(o);
@@ -128,13 +162,21 @@ pub async fn refresh(
     Ok(fresh)
 }
 
+/// Parts of an earlier observation a read keeps instead of reading them.
+#[derive(Default)]
+struct Kept {
+    nft: Option<crate::nft::NftObserved>,
+    host: Option<(NsObserved, BTreeMap<String, Option<String>>)>,
+}
+
 async fn read(
     registry: &Registry,
     desired: &Desired,
     state: &State,
     only: Option<&BTreeSet<String>>,
-    kept_nft: Option<crate::nft::NftObserved>,
+    kept: Kept,
 ) -> Result<Observed, ObserveError> {
+    let kept_nft = kept.nft;
     // `nft` runs as a process: start it first, so that it overlaps with the
     // netlink reads.
     let nft_read = kept_nft
@@ -183,20 +225,18 @@ async fn read(
         .try_collect::<BTreeMap<String, NsObserved>>();
     // The host's link table is the largest single read; it overlaps with
     // the namespaces'.
-    let (host, namespaces) = futures::try_join!(read_ns(registry, None, Vec::new()), namespaces)?;
-    let keys = crate::nft::localnet_keys(desired);
-    let host_sysctls = registry
-        .run_in(None, move || {
-            keys.into_iter()
-                .map(|k| {
-                    let v = std::fs::read_to_string(std::path::Path::new("/proc/sys").join(&k))
-                        .ok()
-                        .map(|s| s.trim().to_string());
-                    (k, v)
-                })
-                .collect()
-        })
-        .await?;
+    let (host, host_sysctls, namespaces) = match kept.host {
+        Some((host, sysctls)) => (host, sysctls, namespaces.await?),
+        None => {
+            let (host, namespaces) =
+                futures::try_join!(read_ns(registry, None, Vec::new()), namespaces)?;
+            (
+                host,
+                read_host_sysctls(registry, desired).await?,
+                namespaces,
+            )
+        }
+    };
     let nft = match nft_read {
         None => kept_nft.unwrap_or_default(),
         Some(read) => nft_result(read.await, desired)?,
@@ -209,6 +249,25 @@ async fn read(
         nft,
         host_sysctls,
     })
+}
+
+async fn read_host_sysctls(
+    registry: &Registry,
+    desired: &Desired,
+) -> Result<BTreeMap<String, Option<String>>, ObserveError> {
+    let keys = crate::nft::localnet_keys(desired);
+    Ok(registry
+        .run_in(None, move || {
+            keys.into_iter()
+                .map(|k| {
+                    let v = std::fs::read_to_string(std::path::Path::new("/proc/sys").join(&k))
+                        .ok()
+                        .map(|s| s.trim().to_string());
+                    (k, v)
+                })
+                .collect()
+        })
+        .await?)
 }
 
 fn nft_result(

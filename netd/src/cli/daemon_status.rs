@@ -1,0 +1,62 @@
+//! The running daemon's part of `netd status`: its pid, its repairs and
+//! its processes. The rest of status is read from the kernel directly, so
+//! it is right even when the daemon is busy or gone.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::daemon::protocol::{self, Command, Request};
+
+/// The daemon's answer, or None when no daemon runs. A daemon that does
+/// not answer in time is reported, not waited for.
+pub(super) async fn ask(state_dir: &Path) -> Option<Value> {
+    match protocol::ask_briefly(state_dir, &Request::new(Command::Status)).await {
+        Ok(Some(answer)) if answer["ok"] == true => Some(answer["daemon"].clone()),
+        Ok(Some(answer)) => {
+            tracing::warn!(answer = %answer, "the netd daemon refused the status request");
+            None
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot ask the netd daemon");
+            None
+        }
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn print(daemon: &Value) {
+    let stats = &daemon["stats"];
+    println!(
+        "daemon pid {} since {}, watching {} namespaces; {} drift repairs (last {}), {} full syncs",
+        text(&daemon["pid"]),
+        text(&daemon["started"]),
+        text(&daemon["watching"]["namespaces"]),
+        text(&stats["repairs"]["count"]),
+        text(&stats["repairs"]["last"]),
+        text(&stats["resyncs"]["count"]),
+    );
+    if let Some(e) = stats["last_error"].as_str() {
+        println!("  last cycle failed: {e}");
+    }
+    for p in daemon["processes"].as_array().into_iter().flatten() {
+        println!(
+            "  process {}/{} {} pid {} restarts {} last exit {} uptime {}s",
+            text(&p["namespace"]),
+            text(&p["name"]),
+            text(&p["state"]),
+            text(&p["pid"]),
+            text(&p["restarts"]),
+            text(&p["last_exit"]),
+            text(&p["uptime_seconds"]),
+        );
+    }
+}

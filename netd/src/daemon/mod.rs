@@ -1,0 +1,321 @@
+//! `netd run`: converge at start, then keep the kernel converged. Watchers
+//! (netlink in every managed namespace and the host, nftables, the mount
+//! table) turn kernel events into [`events::Event`]s; one loop answers
+//! them with scoped repairs, and also serves the control socket, signals,
+//! the periodic resync and the watchdog. Everything that touches the
+//! kernel runs in that loop, one thing at a time, under the writer lock
+//! the daemon holds for its whole life.
+
+mod control;
+mod cycle;
+mod events;
+mod fd;
+mod mounts_watch;
+mod nft_watch;
+pub mod protocol;
+mod relevance;
+mod stats;
+mod throttle;
+mod watch;
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::sleep_until;
+
+use crate::config::ConfigErrors;
+use crate::engine::{Engine, EngineError, Session};
+use crate::model::Desired;
+use crate::state::WriterLock;
+use crate::systemd::Notifier;
+use events::{Dirty, Event};
+use protocol::{Command, Request};
+use relevance::HostLinks;
+use stats::Stats;
+use throttle::Throttle;
+use watch::Watchers;
+
+pub use cycle::outcome_json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Config(ConfigErrors),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Where the config comes from, with the command line's directory
+/// overrides; read again on every reload.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    pub path: PathBuf,
+    pub netns_dir: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+}
+
+impl ConfigSource {
+    pub fn load(&self) -> Result<Desired, ConfigErrors> {
+        let mut desired = crate::config::load(&self.path)?;
+        if let Some(dir) = &self.netns_dir {
+            desired.netns_dir = dir.clone();
+        }
+        if let Some(dir) = &self.state_dir {
+            desired.state_dir = dir.clone();
+        }
+        Ok(desired)
+    }
+}
+
+pub struct Daemon {
+    source: ConfigSource,
+    desired: Desired,
+    engine: Engine,
+    _lock: WriterLock,
+    /// The last observation, kept current by scoped reads; None after a
+    /// failed read, which the next cycle replaces with a full one.
+    session: Option<Session>,
+    watchers: Watchers,
+    nft_tables: Arc<RwLock<nft_watch::Tables>>,
+    stats: Stats,
+    started: SystemTime,
+    ready: bool,
+    notifier: Option<Notifier>,
+}
+
+/// The config's host link names, for the host watcher.
+fn host_names(desired: &Desired) -> std::collections::HashSet<String> {
+    let bridges = desired.bridges.keys().cloned();
+    let ends = desired
+        .namespaces
+        .values()
+        .flat_map(|n| n.interfaces.iter())
+        .filter_map(|i| i.host_name().map(str::to_string));
+    bridges.chain(ends).collect()
+}
+
+impl Daemon {
+    /// Watches every namespace the last observation read, and tells the
+    /// host watcher which host links are netd's now.
+    async fn watch_what_was_observed(&mut self) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        let managed = session
+            .observed
+            .pins
+            .iter()
+            .filter(|(name, _)| session.observed.pinned.contains(*name))
+            .map(|(n, k)| (n.clone(), *k))
+            .collect();
+        let links = HostLinks {
+            indexes: session
+                .observed
+                .host
+                .links
+                .iter()
+                .filter(|l| l.owned_by_netd())
+                .map(|l| l.index)
+                .collect(),
+            names: host_names(&self.desired),
+        };
+        if let Ok(mut shared) = self.watchers.host_links.write() {
+            *shared = links;
+        }
+        self.watchers.sync(self.engine.registry(), &managed).await;
+    }
+
+    fn status(&self) -> Value {
+        json!({
+            "daemon": {
+                "pid": std::process::id(),
+                "ready": self.ready,
+                "config": self.source.path,
+                "started": stats::rfc3339(self.started),
+                "watching": { "namespaces": self.watchers.len() },
+                "stats": self.stats.to_json(),
+            }
+        })
+    }
+
+    /// Reads the config again and converges to it; a bad config is logged
+    /// line by line and the running one stays.
+    async fn reload(&mut self, prune: bool) -> Value {
+        let desired = match self.source.load() {
+            Ok(d) => d,
+            Err(errors) => {
+                for e in &errors.0 {
+                    tracing::error!("{e}");
+                }
+                tracing::error!("the new config is not valid; keeping the running one");
+                return protocol::error_reply(&format!(
+                    "the new config is not valid; the running one stays:\n{errors}"
+                ));
+            }
+        };
+        if desired.netns_dir != self.desired.netns_dir
+            || desired.state_dir != self.desired.state_dir
+        {
+            return protocol::error_reply(
+                "netns_dir and state_dir cannot change while netd runs; restart it",
+            );
+        }
+        self.desired = desired;
+        if let Ok(mut t) = self.nft_tables.write() {
+            *t = nft_watch::tables_of(&self.desired);
+        }
+        tracing::info!(config = %self.source.path.display(), "config reloaded");
+        match self.converge("reload", prune).await {
+            Ok((plan, report)) => protocol::reply(outcome_json(&plan, &report)),
+            Err(e) => {
+                self.stats.last_error = Some(e.to_string());
+                protocol::error_reply(&e.to_string())
+            }
+        }
+    }
+
+    async fn answer(&mut self, request: Request) -> Value {
+        match request.command {
+            Command::Status => protocol::reply(self.status()),
+            Command::Apply
+                if request
+                    .config
+                    .as_ref()
+                    .is_some_and(|c| *c != self.source.path) =>
+            {
+                protocol::error_reply(&format!(
+                    "the running netd daemon reads {}, not {}; edit that file and run `netd apply` or `netd reload` again",
+                    self.source.path.display(),
+                    request.config.unwrap_or_default().display()
+                ))
+            }
+            Command::Reload | Command::Apply => self.reload(request.prune).await,
+        }
+    }
+
+    fn notify_status(&self) {
+        if let Some(n) = &self.notifier {
+            let text = match &self.stats.last_error {
+                None => format!(
+                    "watching {} namespaces; {} drift repairs",
+                    self.watchers.len(),
+                    self.stats.repairs
+                ),
+                Some(e) => format!("degraded: {e}"),
+            };
+            let _ = n.status(&text);
+        }
+    }
+}
+
+/// Events that arrive together are answered together.
+fn drain(first: Event, events: &mut mpsc::UnboundedReceiver<Event>) -> Dirty {
+    let mut dirty = Dirty::default();
+    dirty.add(first);
+    while let Ok(e) = events.try_recv() {
+        dirty.add(e);
+    }
+    dirty
+}
+
+fn setup(what: &str) -> impl Fn(std::io::Error) -> DaemonError + '_ {
+    move |e| DaemonError::Setup(format!("{what}: {e}"))
+}
+
+/// Runs until SIGTERM or SIGINT. Must be called inside the tokio runtime.
+pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), DaemonError> {
+    let desired = source.load().map_err(DaemonError::Config)?;
+    let engine = Engine::open(&desired.netns_dir, &desired.state_dir)?;
+    let lock = engine.lock(lock_wait)?;
+    let (event_tx, mut events) = mpsc::unbounded_channel();
+    let (ask_tx, mut asked) = mpsc::channel(16);
+    let control = control::bind(&desired.state_dir, None, ask_tx)
+        .map_err(setup("cannot open the control socket"))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(setup("signal"))?;
+    let mut term = signal(SignalKind::terminate()).map_err(setup("signal"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(setup("signal"))?;
+    let nft_tables = Arc::new(RwLock::new(nft_watch::tables_of(&desired)));
+    let nft_task = nft_watch::start(nft_tables.clone(), event_tx.clone())
+        .map_err(setup("cannot watch nftables"))?;
+    let mounts_task =
+        mounts_watch::start(event_tx.clone()).map_err(setup("cannot watch the mount table"))?;
+    let mut daemon = Daemon {
+        source,
+        desired,
+        engine,
+        _lock: lock,
+        session: None,
+        watchers: Watchers::new(event_tx),
+        nft_tables,
+        stats: Stats::default(),
+        started: SystemTime::now(),
+        ready: false,
+        notifier: Notifier::from_env(),
+    };
+    daemon.resync("start").await;
+    daemon.ready = true;
+    tracing::info!(
+        namespaces = daemon.watchers.len(),
+        "netd is running; watching for drift"
+    );
+    if let Some(n) = &daemon.notifier {
+        let _ = n.ready("converged");
+    }
+    daemon.notify_status();
+    let resync_every = Duration::from_secs(60);
+    let mut next_resync = Instant::now() + resync_every;
+    let watchdog = crate::systemd::watchdog_interval().map(|d| d / 2);
+    let mut next_watchdog = watchdog.map(|d| Instant::now() + d);
+    let mut throttle = Throttle::default();
+    loop {
+        let far = Instant::now() + Duration::from_secs(3600);
+        tokio::select! {
+            Some(event) = events.recv() => {
+                let dirty = drain(event, &mut events);
+                daemon.repair(dirty).await;
+                if let Some(pause) = throttle.record(Instant::now()) {
+                    tracing::warn!("repairs keep being undone; slowing down");
+                    tokio::time::sleep(pause).await;
+                }
+                daemon.notify_status();
+            }
+            Some((request, back)) = asked.recv() => {
+                let answer = daemon.answer(request).await;
+                let _ = back.send(answer);
+                daemon.notify_status();
+            }
+            _ = sleep_until(next_resync.into()) => {
+                daemon.resync("periodic resync").await;
+                next_resync = Instant::now() + resync_every;
+                daemon.notify_status();
+            }
+            _ = sleep_until(next_watchdog.unwrap_or(far).into()) => {
+                if let Some(n) = &daemon.notifier {
+                    let _ = n.watchdog();
+                }
+                next_watchdog = watchdog.map(|d| Instant::now() + d);
+            }
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the config");
+                daemon.reload(false).await;
+                daemon.notify_status();
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("stopping; namespaces, links, addresses and rules stay in place");
+    if let Some(n) = &daemon.notifier {
+        let _ = n.stopping();
+    }
+    nft_task.abort();
+    mounts_task.abort();
+    drop(control);
+    Ok(())
+}
