@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod firewall;
+pub mod metrics;
 pub mod model;
 pub mod netlink;
 pub mod netns;
