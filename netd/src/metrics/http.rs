@@ -77,7 +77,12 @@ fn request_line(head: &[u8]) -> Option<(&str, &str)> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     let mut parts = line.split(' ');
     let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
-    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    // RFC 9110 tchar: a method netd does not know is 405, not 400.
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
     let ok = parts.next().is_none()
         && token(method)
         && target.starts_with('/')
@@ -177,10 +182,13 @@ mod tests {
         );
         assert!(r.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{r}");
         assert!(r.contains("Allow: GET\r\n"), "{r}");
-        assert_eq!(
-            status(b"HEAD /metrics HTTP/1.1\r\n\r\n"),
-            "HTTP/1.1 405 Method Not Allowed"
-        );
+        for method in ["HEAD", "M-SEARCH"] {
+            let request = format!("{method} /metrics HTTP/1.1\r\n\r\n");
+            assert_eq!(
+                status(request.as_bytes()),
+                "HTTP/1.1 405 Method Not Allowed"
+            );
+        }
     }
 
     #[test]
