@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   nftables iproute2 iputils-ping util-linux procps time bc jq
-  socat curl dnsutils bird2 frr podman runc busybox-static python3 python3-jsonschema
+  socat curl dnsutils bird2 frr podman runc busybox-static python3 python3-jsonschema systemd
 )
 
 missing=()

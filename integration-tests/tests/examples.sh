@@ -70,16 +70,4 @@ for f in "${others[@]}"; do
   done
   note "$rel: $(tr '\n' ' ' <<<"$paths")ok"
 done
-
-step "systemd units"
-unit=$EXAMPLES/systemd/netd.service
-grep -qx 'ExecStart=/usr/local/bin/netd apply -c /etc/netd/netd.toml' "$unit" || fail "netd.service: ExecStart"
-grep -qx 'ExecReload=/usr/local/bin/netd apply -c /etc/netd/netd.toml' "$unit" || fail "netd.service: ExecReload"
-grep -qx 'Type=oneshot' "$unit" || fail "netd.service: Type"
-grep -qx 'RemainAfterExit=yes' "$unit" || fail "netd.service: RemainAfterExit"
-app=$EXAMPLES/systemd/app@.service
-grep -qx 'NetworkNamespacePath=/run/netns/%i' "$app" || fail "app@.service: NetworkNamespacePath"
-grep -qx 'After=netd.service' "$app" || fail "app@.service: After"
-if command -v systemd-analyze >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-  systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit"
-fi
+# What the systemd units say and whether systemd accepts them: systemd_units.sh.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod firewall;
+pub mod metrics;
 pub mod model;
 pub mod netlink;
 pub mod netns;
