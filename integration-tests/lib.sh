@@ -406,3 +406,56 @@ outside_client() {
     ip -n "$ns" -6 route add default via 2001:db8:1::1
   fi
 }
+
+# ---------------------------------------------------------------- the daemon
+
+# start_daemon CONFIG [ARGS...]: start `netd run` in the background, its log
+# in $T/daemon.log, and wait (up to 60 s) until it reports ready. Sets
+# DAEMON_PID; the daemon is killed when the test ends.
+DAEMON_PID=''
+start_daemon() {
+  local cfg=$1
+  shift
+  printf '$ netd run -c %s %s &\n' "$cfg" "$*" >&2
+  NETD_LOG=${NETD_LOG:-info} "$NETD" run -c "$cfg" "$@" >>"$T/daemon.log" 2>&1 &
+  DAEMON_PID=$!
+  on_exit "kill -9 $DAEMON_PID 2>/dev/null || true"
+  wait_ready 60
+}
+
+# wait_ready SECONDS: until the daemon answers status with ready = true.
+wait_ready() {
+  local deadline=$((SECONDS + $1))
+  while ((SECONDS < deadline)); do
+    kill -0 "$DAEMON_PID" 2>/dev/null || { _show "  daemon| " "$T/daemon.log"; fail "netd run exited early"; }
+    "$NETD" status --json 2>/dev/null | jq -e '.daemon.ready' >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  _show "  daemon| " "$T/daemon.log"
+  fail "netd run not ready within $1 s"
+}
+
+# stop_daemon [SIGNAL]: signal the daemon (TERM by default) and wait for it;
+# sets DAEMON_RC.
+DAEMON_RC=0
+stop_daemon() {
+  kill -"${1:-TERM}" "$DAEMON_PID"
+  DAEMON_RC=0
+  wait "$DAEMON_PID" || DAEMON_RC=$?
+}
+
+# now_ms: milliseconds since the epoch.
+now_ms() { date +%s%3N; }
+
+# wait_for MS CMD...: run CMD every 5 ms until it succeeds, at most MS
+# milliseconds; prints the time it took in ms; fails the call on timeout.
+wait_for() {
+  local limit=$1 start
+  shift
+  start=$(now_ms)
+  while ! "$@" >/dev/null 2>&1; do
+    (($(now_ms) - start > limit)) && return 1
+    sleep 0.005
+  done
+  echo $(($(now_ms) - start))
+}

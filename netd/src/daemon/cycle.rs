@@ -11,6 +11,7 @@ use super::Daemon;
 use super::events::Dirty;
 use crate::apply::Report;
 use crate::engine::EngineError;
+use crate::metrics::Scope as MetricsScope;
 use crate::observe::Scope;
 use crate::plan::Plan;
 
@@ -67,6 +68,8 @@ impl Daemon {
             );
         }
         self.cycle_done(report.is_ok(), "converge failed");
+        self.metrics
+            .reconcile(MetricsScope::Full, started.elapsed(), report.is_ok());
         Ok((plan, report))
     }
 
@@ -159,6 +162,16 @@ impl Daemon {
             tracing::warn!(error = %e, "re-check after a repair failed; reading everything again");
             return self.resync("a re-check failed").await;
         }
+        for k in &kinds {
+            self.metrics.drift_repaired(k);
+        }
+        let scope = if namespaces.is_empty() && !dirty.host {
+            MetricsScope::Nftables
+        } else {
+            MetricsScope::Namespace
+        };
+        self.metrics
+            .reconcile(scope, started.elapsed(), report.is_ok());
         self.stats.repaired(kinds);
         tracing::info!(
             took_us = started.elapsed().as_micros() as u64,

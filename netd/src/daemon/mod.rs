@@ -29,6 +29,7 @@ use tokio::time::sleep_until;
 
 use crate::config::ConfigErrors;
 use crate::engine::{Engine, EngineError, Session};
+use crate::metrics::Metrics;
 use crate::model::Desired;
 use crate::state::WriterLock;
 use crate::systemd::Notifier;
@@ -87,6 +88,7 @@ pub struct Daemon {
     started: SystemTime,
     ready: bool,
     notifier: Option<Notifier>,
+    metrics: Arc<Metrics>,
 }
 
 /// The config's host link names, for the host watcher.
@@ -140,6 +142,7 @@ impl Daemon {
                 "started": stats::rfc3339(self.started),
                 "watching": { "namespaces": self.watchers.len() },
                 "stats": self.stats.to_json(),
+                "processes": [],
             }
         })
     }
@@ -257,6 +260,7 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
         started: SystemTime::now(),
         ready: false,
         notifier: Notifier::from_env(),
+        metrics: Arc::new(Metrics::new()),
     };
     daemon.resync("start").await;
     daemon.ready = true;
