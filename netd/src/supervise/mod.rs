@@ -5,9 +5,11 @@
 //! tested without a process or a sleep.
 
 mod backoff;
+mod caps;
 mod machine;
 #[cfg(test)]
 mod tests;
 
 pub use backoff::{Backoff, RestartPolicy};
+pub use caps::Capability;
 pub use machine::{Action, Exit, Phase, Process, ProcessSpec};
