@@ -100,15 +100,13 @@ impl Serialize for Capability {
 }
 
 /// The capabilities as the 64-bit mask of /proc/PID/status (`CapEff`...).
-#[allow(dead_code)] // used by spawn, next
 pub fn mask(caps: &[Capability]) -> u64 {
     caps.iter().fold(0, |m, c| m | (1u64 << c.0))
 }
 
-/// The names in a mask, for messages and tests; bits beyond the table show
-/// as numbers.
-#[allow(dead_code)] // used by spawn, next
-pub fn names(mask: u64) -> Vec<String> {
+/// The names in a mask; bits beyond the table show as numbers.
+#[cfg(test)]
+fn names(mask: u64) -> Vec<String> {
     (0..64)
         .filter(|bit| mask & (1u64 << bit) != 0)
         .map(|bit| match NAMES.get(bit) {
@@ -116,6 +114,54 @@ pub fn names(mask: u64) -> Vec<String> {
             None => format!("cap {bit}"),
         })
         .collect()
+}
+
+/// The highest capability the running kernel knows; netd's table when
+/// /proc does not say.
+pub fn last_cap() -> u8 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse::<u8>().ok())
+        .filter(|&n| n < 64)
+        .unwrap_or(NAMES.len() as u8 - 1)
+}
+
+/// capset(2) of this thread: effective, permitted and inheritable all
+/// exactly `mask`. A syscall and nothing else, for the forked child.
+pub fn set_all(mask: u64) -> std::io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let half = |shift: u32| {
+        let m = (mask >> shift) as u32;
+        Data {
+            effective: m,
+            permitted: m,
+            inheritable: m,
+        }
+    };
+    let data = [half(0), half(32)];
+    // SAFETY: the header and the two data words are the kernel's v3 layout.
+    let rc = unsafe { nix::libc::syscall(nix::libc::SYS_capset, &header, data.as_ptr()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
