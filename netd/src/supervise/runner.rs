@@ -251,7 +251,7 @@ impl Supervisor {
         let entry = self.entries.get_mut(key).expect("caller found it");
         let actions = entry.machine.exited(exit, now);
         let next = match (actions.first(), entry.wanted) {
-            (_, false) => "no restart (left the config)".to_owned(),
+            (_, false) => "no restart (stopped by netd)".to_owned(),
             (Some(Action::Spawn), _) => "restart now".to_owned(),
             (Some(Action::WakeAt(at)), _) => {
                 format!(
