@@ -71,7 +71,8 @@ netd_ok check -c "$cfg"
 
 log=$T/run.log
 step "netd run"
-"$NETD" run -c "$cfg" >"$log" 2>&1 &
+# -v: info level, where process output is logged (stderr output at warn).
+"$NETD" -v run -c "$cfg" >"$log" 2>&1 &
 netd_pid=$!
 on_exit "kill -KILL $netd_pid"
 
@@ -104,10 +105,12 @@ app_pid=$(proc app pid)
 pin_inode=$(stat -L -c %i "$NETNS_DIR/sup")
 assert_eq "$(readlink "/proc/$app_pid/ns/net")" "net:[$pin_inode]" "network namespace of app (pid $app_pid)"
 wait_for "app's output in the log" 5 grep -q 'nameserver 192.0.2.53 # sup' "$log"
-line=$(grep 'app-says-hello' "$log" | head -n 1)
-assert_contains "$line" "app" "log line of app's output"
-assert_contains "$line" "sup" "log line of app's output"
-assert_contains "$(grep 'nameserver 192.0.2.53' "$log")" "app" "resolv.conf line, logged"
+# One log line per output line, with the namespace and the process name.
+for text in 'app-says-hello' 'nameserver 192.0.2.53 # sup'; do
+  line=$(grep -F "$text" "$log" | head -n 1)
+  assert_contains "$line" 'namespace="sup"' "log line of app's output"
+  assert_contains "$line" 'process="app"' "log line of app's output"
+done
 netd_ok exec sup -- cat /etc/resolv.conf
 assert_eq "$OUT" "nameserver 192.0.2.53 # sup" "netd exec sup -- cat /etc/resolv.conf"
 assert_eq "$(cat /etc/resolv.conf)" "nameserver 192.0.2.1 # host" "the host's resolv.conf"
