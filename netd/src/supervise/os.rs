@@ -16,6 +16,7 @@ pub trait Os: Send {
     /// Starts the process in namespace `ns`; its output is logged.
     fn spawn(&mut self, netns_dir: &Path, ns: &str, cfg: &ProcessConfig)
     -> Result<i32, SpawnError>;
+    /// Signals the process and the rest of its process group.
     fn signal(&mut self, pid: i32, signal: i32);
     /// One child of netd that has ended, if any; never waits.
     fn reap_one(&mut self) -> Option<(i32, Exit)>;
@@ -47,8 +48,10 @@ impl Os for Linux {
             tracing::warn!(pid, signal, "not a signal this system knows");
             return;
         };
-        // ESRCH: it ended already; its exit is reaped as usual.
-        if let Err(e) = kill(Pid::from_raw(pid), sig)
+        // The whole process group (each process leads its own session), so
+        // that `sh -c` and forking servers end with their children. ESRCH:
+        // it ended already; its exit is reaped as usual.
+        if let Err(e) = kill(Pid::from_raw(-pid), sig)
             && e != nix::errno::Errno::ESRCH
         {
             tracing::warn!(pid, signal = %sig, error = %e, "cannot signal a process");

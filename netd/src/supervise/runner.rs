@@ -44,6 +44,25 @@ pub struct Supervisor {
     exits: Vec<(String, String, Exit)>,
 }
 
+/// Whether a changed config calls for a new run: what the process is
+/// started with changed. New restart and stop settings apply from the next
+/// decision on, without disturbing a running process (a BIRD session).
+fn needs_new_run(old: &ProcessConfig, new: &ProcessConfig) -> bool {
+    let launch = |c: &ProcessConfig| {
+        (
+            c.command.clone(),
+            c.args.clone(),
+            c.env.clone(),
+            c.working_dir.clone(),
+            c.user.clone(),
+            c.group.clone(),
+            c.capabilities.clone(),
+            c.no_new_privs,
+        )
+    };
+    launch(old) != launch(new)
+}
+
 /// netd adopts the orphans of its processes (a sidecar that daemonizes):
 /// they are reaped by `reap` instead of lingering as zombies under init.
 pub fn become_subreaper() -> std::io::Result<()> {
@@ -112,18 +131,21 @@ impl Supervisor {
                         .start(now)
                 }
                 Some(entry) if !entry.wanted || entry.config != *config => {
-                    let changed = entry.config != *config;
+                    let new_run = needs_new_run(&entry.config, config);
+                    let start = !entry.wanted || entry.machine.phase == Phase::Stopped;
                     entry.wanted = true;
                     entry.config = config.clone();
-                    let actions = if changed {
+                    let actions = if new_run {
                         tracing::info!(
                             namespace = key.0,
                             process = key.1,
                             "config changed, restarting"
                         );
                         entry.machine.restart(now)
-                    } else {
+                    } else if start {
                         entry.machine.start(now)
+                    } else {
+                        Vec::new()
                     };
                     // The old spec ends the old run; the new one rules from here.
                     entry.machine.spec = ProcessSpec::from_config(config);

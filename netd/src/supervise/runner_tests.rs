@@ -177,6 +177,34 @@ fn a_reload_starts_new_stops_removed_restarts_changed_and_keeps_the_rest() {
 }
 
 #[test]
+fn new_restart_settings_apply_without_a_restart_and_start_a_stopped_process() {
+    let (mut s, fake) = supervisor();
+    let t0 = Instant::now();
+    let mut once = process("once");
+    once.restart = RestartPolicy::Never;
+    s.set_processes(
+        &desired(&[("web", process("app")), ("web", once.clone())]),
+        t0,
+    );
+    fake.lock().unwrap().exits = vec![(102, Exit::Code(1))];
+    s.reap(t0);
+    calls(&fake);
+    let mut app = process("app");
+    app.restart_delay = Duration::from_secs(5);
+    app.stop_timeout = Duration::from_secs(1);
+    once.restart = RestartPolicy::Always;
+    s.set_processes(&desired(&[("web", app.clone()), ("web", once)]), t0);
+    assert_eq!(
+        calls(&fake),
+        [spawn("web", "once", 103)],
+        "app keeps running"
+    );
+    // The new stop_timeout (1 s, not 10 s) rules the next stop.
+    s.set_processes(&desired(&[]), t0);
+    assert_eq!(s.next_wake(), Some(t0 + Duration::from_secs(1)));
+}
+
+#[test]
 fn a_crash_waits_for_the_backoff_and_status_shows_it() {
     let (mut s, fake) = supervisor();
     let t0 = Instant::now();

@@ -1,9 +1,9 @@
 //! Starting one process inside a namespace. Everything is worked out in
 //! netd before the fork (users, groups, PATH, capability masks, mounts,
 //! the namespace's fd); the child then only makes syscalls, in this order:
-//! signals reset, setns, mounts (`etc_netns`), bounding set, ids, the kept
-//! capabilities (raised as ambient so they survive exec for a non-root
-//! user), working directory, no_new_privs. std's `Command::uid`/`gid` are
+//! signals reset and a session of its own, setns, mounts (`etc_netns`),
+//! bounding set, ids, the kept capabilities (raised as ambient so they
+//! survive exec for a non-root user), working directory, no_new_privs. std's `Command::uid`/`gid` are
 //! not used: they run before `pre_exec` and would drop the capabilities
 //! that setns and mount need.
 
@@ -61,7 +61,7 @@ pub fn open_pin(netns_dir: &Path, ns: &str) -> io::Result<File> {
 
 /// The steps of the child, numbered for the status pipe.
 const STEPS: [&str; 9] = [
-    "reset signals",
+    "reset signals and start a session (setsid)",
     "enter the network namespace (setns)",
     "a mount namespace of its own (unshare)",
     "mount propagation from the host only (make-rslave /)",
@@ -164,6 +164,12 @@ impl ChildSteps {
             let mut empty: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut empty);
             if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
+                return self.fail(0);
+            }
+            // A session and process group of its own: Ctrl-C on the
+            // terminal of a foreground netd does not reach it, and netd's
+            // stop signal reaches its children too.
+            if libc::setsid() < 0 {
                 return self.fail(0);
             }
             // Ignored signals stay ignored across exec; handled ones are
