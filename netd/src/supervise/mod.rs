@@ -8,6 +8,14 @@
 //! them out through `os` (spawn, signals, waitpid); `spawn` starts a child
 //! in a namespace with `etc_netns`'s mounts and `caps`'s capabilities;
 //! `output` logs what it prints.
+//!
+//! How `netd run` drives a [`Supervisor`], all from one task and never while
+//! kernel work runs (`reap` takes any child's exit, a helper's too): call
+//! [`become_subreaper`] once at start; `set_processes` after the first
+//! converge and after each reload; `reap` on SIGCHLD; `tick` when
+//! `next_wake` is due (sleep until it, or forever when it is None);
+//! `stop_all` on SIGTERM/SIGINT; `status` for `daemon.processes` of
+//! `netd status --json`.
 
 mod backoff;
 mod caps;

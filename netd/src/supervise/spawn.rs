@@ -174,7 +174,7 @@ impl ChildSteps {
             }
             // Ignored signals stay ignored across exec; handled ones are
             // reset by exec itself.
-            for sig in 1..libc::SIGRTMAX() {
+            for sig in 1..=libc::SIGRTMAX() {
                 libc::signal(sig, libc::SIG_DFL);
             }
             if libc::setns(self.pin.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
