@@ -129,7 +129,7 @@ pub enum Command {
         #[command(subcommand)]
         command: super::firewall::FirewallCommand,
     },
-    /// Run a command inside a namespace (network only; the filesystem stays the host's).
+    /// Run a command inside a namespace; /etc/netns/NAME/* replace the same files in /etc, as with `ip netns exec`.
     #[command(after_help = "Example:\n  netd exec web -- ip -br addr")]
     Exec {
         name: String,
