@@ -459,3 +459,19 @@ wait_for() {
   done
   echo $(($(now_ms) - start))
 }
+
+# ---------------------------------------------------------------- /etc
+
+# private_etc: /etc becomes an overlay whose changes land in the sandbox's
+# tmpfs, so a test can write /etc/netns/NAME/* and /etc/resolv.conf without
+# touching the host's files. /etc/resolv.conf is made a plain file (on the
+# host it may be a symlink into the host's /run, which the sandbox hides).
+private_etc() {
+  local d
+  d=$(mktemp -d "${TMPDIR:-/run/tmp}/etc.XXXXXX")
+  mkdir "$d/upper" "$d/work"
+  mount -t overlay overlay -o "lowerdir=/etc,upperdir=$d/upper,workdir=$d/work" /etc
+  rm -f /etc/resolv.conf
+  echo "nameserver 192.0.2.1 # host" >/etc/resolv.conf
+  mkdir -p /etc/netns
+}

@@ -152,7 +152,7 @@ Under systemd, use examples/systemd/netd.service (Type=notify).")]
         #[arg(long)]
         json: bool,
     },
-    /// Run a command inside a namespace (network only; the filesystem stays the host's).
+    /// Run a command inside a namespace; /etc/netns/NAME/* replace the same files in /etc, as with `ip netns exec`.
     #[command(after_help = "Example:\n  netd exec web -- ip -br addr")]
     Exec {
         name: String,

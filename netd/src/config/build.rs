@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use toml::Spanned;
 
+use super::daemon::lower_settings;
 use super::located::{Bridge, Interface, Kind, Lowered, Namespace};
 use super::policy::lower_policy;
+use super::process::lower_process;
 use super::publish::lower_publish;
 use super::report::{At, Loc, Report, join_key};
 use super::routes::{lower_route, shorthand_routes};
@@ -23,7 +25,14 @@ pub(super) fn lower(file: schema::File, dir: &Path, report: &mut Report<'_>) -> 
     let mut netns_dir = PathBuf::from(model::DEFAULT_NETNS_DIR);
     let mut state_dir = PathBuf::from(model::DEFAULT_STATE_DIR);
     let mut policy = Policy::default();
+    let mut settings = model::DaemonSettings::default();
     if let Some(daemon) = file.daemon.map(Spanned::into_inner) {
+        settings = lower_settings(
+            report,
+            daemon.resync_interval,
+            daemon.metrics,
+            daemon.socket_group,
+        );
         if let Some(p) = daemon.policy {
             let loc = Loc::new(join_key("daemon", "policy"), p.span());
             if let Some(loaded) = lower_policy(report, &loc, p.get_ref(), dir) {
@@ -59,6 +68,7 @@ pub(super) fn lower(file: schema::File, dir: &Path, report: &mut Report<'_>) -> 
         bridges,
         namespaces,
         policy,
+        settings,
     }
 }
 
@@ -126,8 +136,16 @@ fn lower_namespace(
         publish.extend(lowered);
     }
 
+    let processes = ns
+        .process
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| lower_process(report, loc.item("process", i, p.span()), p.into_inner()))
+        .collect();
+
     Namespace {
         name: loc.at(ns_name),
+        processes,
         adopt: ns.adopt,
         loopback,
         sysctls,

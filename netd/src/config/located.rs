@@ -16,6 +16,7 @@ pub(super) struct Lowered {
     pub bridges: Vec<Bridge>,
     pub namespaces: Vec<Namespace>,
     pub policy: Policy,
+    pub settings: model::DaemonSettings,
 }
 
 pub(super) struct Bridge {
@@ -40,6 +41,12 @@ pub(super) struct Namespace {
     /// False when an address was left out as invalid: checks that look for
     /// a gateway's subnet would then report errors that are not there.
     pub addresses_complete: bool,
+    pub processes: Vec<Process>,
+}
+
+pub(super) struct Process {
+    pub name: At<String>,
+    pub config: model::ProcessConfig,
 }
 
 pub(super) struct Interface {
@@ -86,6 +93,7 @@ impl Lowered {
     pub fn into_model(self) -> model::Desired {
         let mut desired = model::Desired::empty(self.netns_dir, self.state_dir);
         desired.policy = self.policy;
+        desired.daemon = self.settings;
         for b in self.bridges {
             let bridge = model::Bridge {
                 name: b.name.value.clone(),
@@ -110,6 +118,7 @@ impl Lowered {
                 interfaces,
                 routes: ns.routes.into_iter().map(|r| r.route).collect(),
                 publish: ns.publish.into_iter().flat_map(|p| p.entries).collect(),
+                processes: ns.processes.into_iter().map(|p| p.config).collect(),
             };
             desired.namespaces.insert(ns.name.value, namespace);
         }

@@ -12,11 +12,13 @@
 
 mod build;
 mod chunked;
+mod daemon;
 mod deserialize;
 mod error;
 mod file;
 mod located;
 mod policy;
+mod process;
 mod publish;
 mod report;
 mod routes;

@@ -27,6 +27,9 @@ pub(super) struct Daemon {
     pub netns_dir: Option<Spanned<String>>,
     pub state_dir: Option<Spanned<String>>,
     pub policy: Option<Spanned<String>>,
+    pub resync_interval: Option<Spanned<Scalar>>,
+    pub metrics: Option<Spanned<String>>,
+    pub socket_group: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +60,29 @@ pub(super) struct Namespace {
     pub route: Vec<Spanned<Route>>,
     #[serde(default)]
     pub publish: Vec<Spanned<Publish>>,
+    #[serde(default)]
+    pub process: Vec<Spanned<Process>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Process {
+    pub name: Spanned<String>,
+    pub command: Spanned<String>,
+    #[serde(default)]
+    pub args: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<Spanned<String>, Spanned<String>>,
+    pub working_dir: Option<Spanned<String>>,
+    pub user: Option<Spanned<Scalar>>,
+    pub group: Option<Spanned<Scalar>>,
+    pub capabilities: Option<Vec<Spanned<String>>>,
+    pub no_new_privs: Option<bool>,
+    pub restart: Option<Spanned<String>>,
+    pub restart_delay: Option<Spanned<Scalar>>,
+    pub restart_delay_max: Option<Spanned<Scalar>>,
+    pub stop_signal: Option<Spanned<Scalar>>,
+    pub stop_timeout: Option<Spanned<Scalar>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +163,17 @@ pub(super) enum PortSpec {
     Text(String),
 }
 
+/// A value that may be written as a number or a string (`user = 0` or
+/// `user = "bird"`, `stop_signal = 15` or `"SIGTERM"`, seconds as integer
+/// or float); each key says in `build` which forms it takes.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Scalar {
+    /// Wide enough for any TOML integer, so that range errors show it as written.
+    Int(i128),
+    Float(f64),
+    Text(String),
+}
+
 /// `gateway = "10.0.0.1"` or `gateway = ["10.0.0.1", "fd00::1"]`.
 #[derive(Debug)]
 pub(super) enum Gateways {
@@ -184,6 +221,31 @@ impl<'de> Deserialize<'de> for Gateways {
                     all.push(gw);
                 }
                 Ok(Gateways::Many(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_owned()))
             }
         }
         d.deserialize_any(V)

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::located::{Bridge, Kind, LocatedRoute, Lowered, Namespace};
+use super::process;
 use super::publish;
 use super::report::{At, Loc, Report};
 use super::routes::family;
@@ -34,6 +35,7 @@ pub(super) fn check(l: &Lowered, report: &mut Report<'_>) {
         }
         routes_unique(ns, report);
         bridge_subnets(ns, &bridges, report);
+        process::names_unique(&ns.processes, report);
     }
     publish::clashes(l, report);
 }

@@ -3,6 +3,7 @@
 
 mod naming;
 mod ownership;
+mod process;
 mod publish;
 mod shown;
 
@@ -14,10 +15,11 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 pub use naming::{
-    MAX_NAMESPACE_NAME, MacAddr, check_link_name, check_namespace_name, check_sysctl_key,
-    default_host_link_name, stable_mac,
+    MAX_NAMESPACE_NAME, MAX_PROCESS_NAME, MacAddr, check_link_name, check_namespace_name,
+    check_process_name, check_sysctl_key, default_host_link_name, stable_mac,
 };
 pub use ownership::*;
+pub use process::{DEFAULT_RESYNC_INTERVAL, DaemonSettings, ProcessConfig};
 pub use publish::{ChainRef, Policy, PolicyMode, PortRange, Proto, Publish};
 pub use shown::{MAX_SHOWN, shown, shown_line, shown_quoted};
 
@@ -35,6 +37,7 @@ pub struct Desired {
     pub namespaces: BTreeMap<String, Namespace>,
     /// How netd's nftables rules relate to the host's own firewall.
     pub policy: Policy,
+    pub daemon: DaemonSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,6 +70,8 @@ pub struct Namespace {
     /// Ports of this namespace published on the host, one entry per
     /// protocol and family (the config's `both` is expanded).
     pub publish: Vec<Publish>,
+    /// Supervised by `netd run`, in config order.
+    pub processes: Vec<ProcessConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,6 +123,7 @@ impl Desired {
             bridges: BTreeMap::new(),
             namespaces: BTreeMap::new(),
             policy: Policy::default(),
+            daemon: DaemonSettings::default(),
         }
     }
 }
@@ -133,6 +139,7 @@ impl Namespace {
             interfaces: Vec::new(),
             routes: Vec::new(),
             publish: Vec::new(),
+            processes: Vec::new(),
         }
     }
 }

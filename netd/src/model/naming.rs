@@ -87,26 +87,39 @@ pub fn check_namespace_name(name: &str) -> Result<(), String> {
 /// Linux's IFNAMSIZ (16) minus the trailing NUL.
 const MAX_LINK_NAME: usize = 15;
 
+/// Long enough for "bird-upstream-v6"-style names, short enough for a log
+/// line.
+pub const MAX_PROCESS_NAME: usize = 32;
+
 /// Link names as the kernel's `dev_valid_name` accepts them.
 pub fn check_link_name(name: &str) -> Result<(), String> {
+    check_name(name, MAX_LINK_NAME, "link", "Linux link names")
+}
+
+/// Process names follow the link name rules, with more room.
+pub fn check_process_name(name: &str) -> Result<(), String> {
+    check_name(name, MAX_PROCESS_NAME, "process", "process names")
+}
+
+fn check_name(name: &str, max: usize, what: &str, plural: &str) -> Result<(), String> {
     let name_shown = shown(name);
     if name.is_empty() {
-        Err("a link name cannot be empty".to_owned())
-    } else if name.len() > MAX_LINK_NAME {
+        Err(format!("a {what} name cannot be empty"))
+    } else if name.len() > max {
         Err(format!(
-            "`{name_shown}` is {} bytes long; Linux link names are at most {MAX_LINK_NAME} bytes",
+            "`{name_shown}` is {} bytes long; {plural} are at most {max} bytes",
             name.len()
         ))
     } else if name == "." || name == ".." {
         Err(format!(
-            "`{name_shown}` is not a valid link name; pick another name"
+            "`{name_shown}` is not a valid {what} name; pick another name"
         ))
     } else if let Some(c) = name
         .chars()
         .find(|c| matches!(c, '/' | ':' | '%') || c.is_whitespace() || c.is_control())
     {
         Err(format!(
-            "`{name_shown}` contains {c:?}; link names cannot contain `/`, `:`, `%` or whitespace"
+            "`{name_shown}` contains {c:?}; {what} names cannot contain `/`, `:`, `%` or whitespace"
         ))
     } else {
         Ok(())

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::backoff::{Backoff, RestartPolicy};
+use crate::model::ProcessConfig;
 
 /// How a supervised process runs, from its `[[namespace.N.process]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,22 @@ impl Default for ProcessSpec {
             backoff: Backoff::default(),
             stop_signal: nix::libc::SIGTERM,
             stop_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ProcessSpec {
+    /// The parts of a `[[namespace.N.process]]` that decide restarts and stops.
+    pub fn from_config(config: &ProcessConfig) -> ProcessSpec {
+        ProcessSpec {
+            restart: config.restart,
+            backoff: Backoff {
+                initial: config.restart_delay,
+                max: config.restart_delay_max,
+                ..Backoff::default()
+            },
+            stop_signal: config.stop_signal,
+            stop_timeout: config.stop_timeout,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Config tests; published ports and policies have files of their own.
 
 mod policy;
+mod process;
 mod publish;
 
 use std::net::IpAddr;
