@@ -12,6 +12,7 @@ mod events;
 mod fd;
 mod mounts_watch;
 mod nft_watch;
+mod processes;
 pub mod protocol;
 mod relevance;
 mod stats;
@@ -32,6 +33,7 @@ use crate::engine::{Engine, EngineError, Session};
 use crate::metrics::Metrics;
 use crate::model::Desired;
 use crate::state::WriterLock;
+use crate::supervise::{Supervisor, become_subreaper};
 use crate::systemd::Notifier;
 use events::{Dirty, Event};
 use protocol::{Command, Request};
@@ -89,6 +91,10 @@ pub struct Daemon {
     ready: bool,
     notifier: Option<Notifier>,
     metrics: Arc<Metrics>,
+    metrics_addr: Option<std::net::SocketAddr>,
+    supervisor: Supervisor,
+    /// Restarts per process already counted in the metrics.
+    restarts_counted: std::collections::HashMap<(String, String), u32>,
 }
 
 /// The config's host link names, for the host watcher.
@@ -127,6 +133,19 @@ impl Daemon {
                 .collect(),
             names: host_names(&self.desired),
         };
+        for name in self.desired.namespaces.keys() {
+            let state = if session.observed.pinned.contains(name) {
+                "ok"
+            } else {
+                "missing"
+            };
+            self.metrics.set_namespace_state(name, state);
+        }
+        for name in session.state.namespaces.keys() {
+            if !self.desired.namespaces.contains_key(name) {
+                self.metrics.forget_namespace(name);
+            }
+        }
         if let Ok(mut shared) = self.watchers.host_links.write() {
             *shared = links;
         }
@@ -142,7 +161,7 @@ impl Daemon {
                 "started": stats::rfc3339(self.started),
                 "watching": { "namespaces": self.watchers.len() },
                 "stats": self.stats.to_json(),
-                "processes": [],
+                "processes": self.supervisor.status(Instant::now()),
             }
         })
     }
@@ -174,7 +193,12 @@ impl Daemon {
             *t = nft_watch::tables_of(&self.desired);
         }
         tracing::info!(config = %self.source.path.display(), "config reloaded");
-        match self.converge("reload", prune).await {
+        if self.desired.daemon.metrics != self.metrics_addr {
+            tracing::warn!("a new [daemon] metrics address takes effect when netd restarts");
+        }
+        let converged = self.converge("reload", prune).await;
+        self.set_processes();
+        match converged {
             Ok((plan, report)) => protocol::reply(outcome_json(&plan, &report)),
             Err(e) => {
                 self.stats.last_error = Some(e.to_string());
@@ -238,8 +262,28 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
     let lock = engine.lock(lock_wait)?;
     let (event_tx, mut events) = mpsc::unbounded_channel();
     let (ask_tx, mut asked) = mpsc::channel(16);
-    let control = control::bind(&desired.state_dir, None, ask_tx)
-        .map_err(setup("cannot open the control socket"))?;
+    let control = control::bind(
+        &desired.state_dir,
+        desired.daemon.socket_group.as_deref(),
+        ask_tx,
+    )
+    .map_err(setup("cannot open the control socket"))?;
+    become_subreaper().map_err(setup("cannot become the reaper of supervised processes"))?;
+    let metrics = Arc::new(Metrics::new());
+    let metrics_task = match desired.daemon.metrics {
+        None => None,
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| DaemonError::Setup(format!("cannot serve metrics on {addr}: {e}")))?;
+            tracing::info!(%addr, "serving metrics");
+            Some(tokio::spawn(crate::metrics::serve_on(
+                listener,
+                metrics.clone(),
+            )))
+        }
+    };
+    let mut chld = signal(SignalKind::child()).map_err(setup("signal"))?;
     let mut hup = signal(SignalKind::hangup()).map_err(setup("signal"))?;
     let mut term = signal(SignalKind::terminate()).map_err(setup("signal"))?;
     let mut int = signal(SignalKind::interrupt()).map_err(setup("signal"))?;
@@ -248,6 +292,8 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
         .map_err(setup("cannot watch nftables"))?;
     let mounts_task =
         mounts_watch::start(event_tx.clone()).map_err(setup("cannot watch the mount table"))?;
+    let desired_metrics = desired.daemon.metrics;
+    let netns_dir = desired.netns_dir.clone();
     let mut daemon = Daemon {
         source,
         desired,
@@ -260,9 +306,14 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
         started: SystemTime::now(),
         ready: false,
         notifier: Notifier::from_env(),
-        metrics: Arc::new(Metrics::new()),
+        metrics_addr: desired_metrics,
+        metrics,
+        supervisor: Supervisor::new(netns_dir),
+        restarts_counted: Default::default(),
     };
     daemon.resync("start").await;
+    // Processes start once their namespaces are there.
+    daemon.set_processes();
     daemon.ready = true;
     tracing::info!(
         namespaces = daemon.watchers.len(),
@@ -272,8 +323,7 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
         let _ = n.ready("converged");
     }
     daemon.notify_status();
-    let resync_every = Duration::from_secs(60);
-    let mut next_resync = Instant::now() + resync_every;
+    let mut next_resync = Instant::now() + daemon.desired.daemon.resync_interval;
     let watchdog = crate::systemd::watchdog_interval().map(|d| d / 2);
     let mut next_watchdog = watchdog.map(|d| Instant::now() + d);
     let mut throttle = Throttle::default();
@@ -296,7 +346,7 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
             }
             _ = sleep_until(next_resync.into()) => {
                 daemon.resync("periodic resync").await;
-                next_resync = Instant::now() + resync_every;
+                next_resync = Instant::now() + daemon.desired.daemon.resync_interval;
                 daemon.notify_status();
             }
             _ = sleep_until(next_watchdog.unwrap_or(far).into()) => {
@@ -304,6 +354,14 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
                     let _ = n.watchdog();
                 }
                 next_watchdog = watchdog.map(|d| Instant::now() + d);
+            }
+            _ = chld.recv() => {
+                daemon.supervisor.reap(Instant::now());
+                daemon.processes_changed();
+            }
+            _ = sleep_until(daemon.supervisor.next_wake().unwrap_or(far).into()) => {
+                daemon.supervisor.tick(Instant::now());
+                daemon.processes_changed();
             }
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the config");
@@ -314,9 +372,13 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
             _ = int.recv() => break,
         }
     }
-    tracing::info!("stopping; namespaces, links, addresses and rules stay in place");
     if let Some(n) = &daemon.notifier {
         let _ = n.stopping();
+    }
+    daemon.supervisor.stop_all().await;
+    tracing::info!("stopping; namespaces, links, addresses and rules stay in place");
+    if let Some(task) = metrics_task {
+        task.abort();
     }
     nft_task.abort();
     mounts_task.abort();
