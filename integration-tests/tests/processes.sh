@@ -161,7 +161,8 @@ rc=0
 timeout 20 tail --pid="$netd_pid" -f /dev/null || fail "netd did not exit within 20 s of SIGTERM"
 wait "$netd_pid" || rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
-note "netd exited $rc after ${ms} ms"
+note "netd exited $rc after ${ms} ms; its last lines:"
+tail -n 12 "$log" | sed 's/^/   | /' >&2
 assert_eq "$rc" 0 "exit code of netd run after SIGTERM"
 # stubborn ignores SIGTERM: SIGKILL after its stop_timeout of 2 s.
 ((ms >= 1800 && ms < 3000 + 2000)) || fail "netd took ${ms} ms to stop; want about stubborn's stop_timeout (2 s), below app's 3 s + 2 s"
