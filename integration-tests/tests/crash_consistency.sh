@@ -77,7 +77,7 @@ daemon_ready() {
 start_netd() {
   local mode=$1 cfg=$2 log=$3 prune=${4:-}
   if [[ $mode == run ]]; then
-    "$NETD" run -c "$cfg" >"$log" 2>&1 &
+    "$NETD" run ${prune:+"$prune"} -c "$cfg" >"$log" 2>&1 &
   else
     "$NETD" apply ${prune:+"$prune"} -c "$cfg" >"$log" 2>&1 &
   fi
@@ -115,7 +115,7 @@ DAEMON_PID=
 converge() {
   local mode=$1 cfg=$2 prune=${3:-} deadline
   if [[ $mode == run ]]; then
-    start_netd run "$cfg" "$T/daemon.log"
+    start_netd run "$cfg" "$T/daemon.log" "$prune"
     DAEMON_PID=$NETD_PID
     deadline=$((SECONDS + 60))
     until daemon_ready; do

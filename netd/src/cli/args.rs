@@ -141,6 +141,10 @@ Under systemd, use examples/systemd/netd.service (Type=notify).")]
     Run {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
+        /// Also remove netd's namespaces and bridges that leave the config
+        /// (at start, on reload and at each resync)
+        #[arg(long)]
+        prune: bool,
     },
     /// Ask the running daemon to read its config again and converge to it.
     /// An invalid config is reported and the running one stays.

@@ -183,7 +183,7 @@ async fn run_command(cli: &Cli) -> Result<u8, CliError> {
             destroy::run(cli, name.as_deref(), *all, *json).await
         }
         Command::Firewall { command } => firewall::run(cli, command).await,
-        Command::Run { config } => run::run(cli, config).await,
+        Command::Run { config, prune } => run::run(cli, config, *prune).await,
         Command::Reload { json } => run::reload(cli, *json).await,
         Command::Exec { .. } => Err(CliError::Usage(
             "exec is handled before the runtime starts".into(),

@@ -74,7 +74,7 @@ fn config_of(command: &mut Command) -> Option<&mut PathBuf> {
         Command::Check { config, .. }
         | Command::Plan { config, .. }
         | Command::Apply { config, .. }
-        | Command::Run { config } => Some(config),
+        | Command::Run { config, .. } => Some(config),
         Command::Firewall {
             command: FirewallCommand::Explain { config, .. } | FirewallCommand::Check { config, .. },
         } => Some(config),

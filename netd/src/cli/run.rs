@@ -17,11 +17,12 @@ impl From<DaemonError> for CliError {
     }
 }
 
-pub async fn run(cli: &Cli, config: &Path) -> Result<u8, CliError> {
+pub async fn run(cli: &Cli, config: &Path, prune: bool) -> Result<u8, CliError> {
     let source = ConfigSource {
         path: std::path::absolute(config).unwrap_or_else(|_| config.to_path_buf()),
         netns_dir: cli.netns_dir.clone(),
         state_dir: cli.state_dir.clone(),
+        prune,
     };
     daemon::run(source, cli.wait()).await?;
     Ok(0)

@@ -15,10 +15,30 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::protocol::{self, MAX_REQUEST, Request};
+use super::protocol::{self, Command, MAX_REQUEST, Request};
 
 /// A request and where its answer goes.
 pub type Asked = (Request, oneshot::Sender<Value>);
+
+/// The daemon's last published status: a status request is answered from
+/// it at once, even while a long converge runs.
+pub type Snapshot = Arc<std::sync::RwLock<Value>>;
+
+/// How long a status request waits for the loop before it is answered
+/// from the snapshot (the loop is in the middle of a long converge).
+const BUSY: Duration = Duration::from_millis(300);
+
+/// The last published status, marked as such.
+fn busy_status(snapshot: &Snapshot) -> Value {
+    let mut value = snapshot
+        .read()
+        .map(|s| s.clone())
+        .unwrap_or_else(|_| protocol::error_reply("status unavailable"));
+    if let Some(d) = value.get_mut("daemon").and_then(|d| d.as_object_mut()) {
+        d.insert("busy".into(), Value::Bool(true));
+    }
+    value
+}
 
 /// Clients served at once; more wait in the listen backlog.
 const CLIENTS: usize = 16;
@@ -62,7 +82,12 @@ fn group_id(name: &str) -> io::Result<nix::unistd::Gid> {
 
 /// Binds the socket. The caller holds the writer lock, so a socket left
 /// there belongs to a daemon that is gone.
-pub fn bind(state_dir: &Path, group: Option<&str>, tx: mpsc::Sender<Asked>) -> io::Result<Control> {
+pub fn bind(
+    state_dir: &Path,
+    group: Option<&str>,
+    tx: mpsc::Sender<Asked>,
+    snapshot: Snapshot,
+) -> io::Result<Control> {
     let path = protocol::socket_path(state_dir);
     remove_stale(&path)?;
     // The state directory is 0700, so nobody reaches the socket before
@@ -81,11 +106,11 @@ pub fn bind(state_dir: &Path, group: Option<&str>, tx: mpsc::Sender<Asked>) -> i
         None => 0o600,
     };
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
-    let task = tokio::spawn(serve(listener, tx));
+    let task = tokio::spawn(serve(listener, tx, snapshot));
     Ok(Control { path, task })
 }
 
-async fn serve(listener: UnixListener, tx: mpsc::Sender<Asked>) {
+async fn serve(listener: UnixListener, tx: mpsc::Sender<Asked>, snapshot: Snapshot) {
     let slots = Arc::new(Semaphore::new(CLIENTS));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -100,8 +125,9 @@ async fn serve(listener: UnixListener, tx: mpsc::Sender<Asked>) {
             }
         };
         let tx = tx.clone();
+        let snapshot = snapshot.clone();
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, tx).await {
+            if let Err(e) = answer(stream, tx, snapshot).await {
                 tracing::debug!(error = %e, "control socket: client dropped");
             }
             drop(slot);
@@ -118,18 +144,32 @@ async fn read_request(stream: &mut UnixStream) -> io::Result<String> {
     Ok(line)
 }
 
-async fn answer(mut stream: UnixStream, tx: mpsc::Sender<Asked>) -> io::Result<()> {
+async fn answer(
+    mut stream: UnixStream,
+    tx: mpsc::Sender<Asked>,
+    snapshot: Snapshot,
+) -> io::Result<()> {
     let line = read_request(&mut stream).await?;
     let reply = match Request::parse(line.trim_end()) {
         Err(reply) => reply,
         Ok(request) => {
+            let status = request.command == Command::Status;
             let (back, answer) = oneshot::channel();
-            if tx.send((request, back)).await.is_err() {
-                protocol::error_reply("the daemon is stopping")
-            } else {
-                answer
+            match tx.try_send((request, back)) {
+                Ok(()) if status => match tokio::time::timeout(BUSY, answer).await {
+                    Ok(Ok(reply)) => reply,
+                    _ => busy_status(&snapshot),
+                },
+                Ok(()) => answer
                     .await
-                    .unwrap_or_else(|_| protocol::error_reply("the daemon is stopping"))
+                    .unwrap_or_else(|_| protocol::error_reply("the daemon is stopping")),
+                Err(_) if status => busy_status(&snapshot),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    protocol::error_reply("the daemon is busy; try again")
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    protocol::error_reply("the daemon is stopping")
+                }
             }
         }
     };

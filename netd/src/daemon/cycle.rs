@@ -49,12 +49,15 @@ impl Daemon {
         self.session = Some(session);
         self.watch_what_was_observed().await;
         self.stats.resynced();
-        if !plan.orphans.is_empty() {
+        // Said once per change, not at every resync.
+        let orphans = format!("{:?}", plan.orphans);
+        if !plan.orphans.is_empty() && orphans != self.orphans_warned {
             tracing::warn!(
                 orphans = ?plan.orphans,
                 "netd owns namespaces or bridges that left the config; `netd apply --prune` removes them"
             );
         }
+        self.orphans_warned = orphans;
         let took_ms = started.elapsed().as_millis() as u64;
         if report.outcomes.is_empty() {
             tracing::debug!(why, took_ms, "converged: no changes");
@@ -76,7 +79,7 @@ impl Daemon {
     /// A full converge whose failure is logged, not returned: the loop
     /// goes on and the next resync tries again.
     pub(super) async fn resync(&mut self, why: &str) {
-        if let Err(e) = self.converge(why, false).await {
+        if let Err(e) = self.converge(why, self.source.prune).await {
             tracing::error!(why, error = %e, "cannot converge; trying again at the next resync");
             self.stats.last_error = Some(e.to_string());
         }

@@ -61,6 +61,9 @@ pub struct ConfigSource {
     pub path: PathBuf,
     pub netns_dir: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
+    /// Remove what leaves the config, as `netd apply --prune` does, in
+    /// every full converge.
+    pub prune: bool,
 }
 
 impl ConfigSource {
@@ -87,9 +90,12 @@ pub struct Daemon {
     watchers: Watchers,
     nft_tables: Arc<RwLock<nft_watch::Tables>>,
     stats: Stats,
+    /// The orphans last warned about.
+    orphans_warned: String,
     started: SystemTime,
     ready: bool,
     notifier: Option<Notifier>,
+    snapshot: control::Snapshot,
     metrics: Arc<Metrics>,
     metrics_addr: Option<std::net::SocketAddr>,
     supervisor: Supervisor,
@@ -157,6 +163,7 @@ impl Daemon {
             "daemon": {
                 "pid": std::process::id(),
                 "ready": self.ready,
+                "busy": false,
                 "config": self.source.path,
                 "started": stats::rfc3339(self.started),
                 "watching": { "namespaces": self.watchers.len() },
@@ -196,7 +203,7 @@ impl Daemon {
         if self.desired.daemon.metrics != self.metrics_addr {
             tracing::warn!("a new [daemon] metrics address takes effect when netd restarts");
         }
-        let converged = self.converge("reload", prune).await;
+        let converged = self.converge("reload", prune || self.source.prune).await;
         self.set_processes();
         match converged {
             Ok((plan, report)) => protocol::reply(outcome_json(&plan, &report)),
@@ -226,7 +233,11 @@ impl Daemon {
         }
     }
 
+    /// Publishes the status for the control socket and systemd.
     fn notify_status(&self) {
+        if let Ok(mut s) = self.snapshot.write() {
+            *s = protocol::reply(self.status());
+        }
         if let Some(n) = &self.notifier {
             let text = match &self.stats.last_error {
                 None => format!(
@@ -262,10 +273,12 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
     let lock = engine.lock(lock_wait)?;
     let (event_tx, mut events) = mpsc::unbounded_channel();
     let (ask_tx, mut asked) = mpsc::channel(16);
+    let snapshot = control::Snapshot::default();
     let control = control::bind(
         &desired.state_dir,
         desired.daemon.socket_group.as_deref(),
         ask_tx,
+        snapshot.clone(),
     )
     .map_err(setup("cannot open the control socket"))?;
     become_subreaper().map_err(setup("cannot become the reaper of supervised processes"))?;
@@ -303,14 +316,17 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
         watchers: Watchers::new(event_tx),
         nft_tables,
         stats: Stats::default(),
+        orphans_warned: String::new(),
         started: SystemTime::now(),
         ready: false,
         notifier: Notifier::from_env(),
+        snapshot,
         metrics_addr: desired_metrics,
         metrics,
         supervisor: Supervisor::new(netns_dir),
         restarts_counted: Default::default(),
     };
+    daemon.notify_status();
     daemon.resync("start").await;
     // Processes start once their namespaces are there.
     daemon.set_processes();
