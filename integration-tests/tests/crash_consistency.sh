@@ -220,5 +220,8 @@ done
 killed_runs=$(cat "$T"/killed.* | grep -c 1 || true)
 
 step "$killed_runs of $SEEDS runs were killed part way, in $((SECONDS - t0)) s"
-# A test whose kills all land after netd finished proves nothing.
-((killed_runs * 4 >= SEEDS * 3)) || fail "only $killed_runs of $SEEDS kills landed before netd finished"
+# A test whose kills all land after netd finished proves nothing. Half is
+# asked for, not more: a kill point drawn near the end of a `netd run`
+# converge (which re-checks, then reports ready) often comes after ready,
+# and how often depends on the machine's load.
+((killed_runs * 2 >= SEEDS)) || fail "only $killed_runs of $SEEDS kills landed before netd finished"

@@ -223,6 +223,18 @@ impl State {
         file::write_atomic(state_dir, FILE, &body)
     }
 
+    /// Another file of netd's in the state directory, read with the same
+    /// care as the state (no symlink, regular file, size cap).
+    pub fn read_file(state_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, StateError> {
+        file::read(state_dir, &state_dir.join(name))
+    }
+
+    /// Another file of netd's in the state directory, written as the state
+    /// is (exclusive temporary file, 0600, rename).
+    pub fn write_file(state_dir: &Path, name: &str, body: &[u8]) -> Result<(), StateError> {
+        file::write_atomic(state_dir, name, body)
+    }
+
     /// Removes the state file; the directory stays, since it holds the lock.
     pub fn remove(state_dir: &Path) -> Result<(), StateError> {
         let path = Self::path(state_dir);

@@ -52,6 +52,9 @@ pub enum Exit {
     Signal(i32),
     /// It could not be started at all (exec failed, setns failed, ...).
     SpawnFailed,
+    /// It was started by an earlier netd and adopted: its exit status
+    /// went to whoever reaped it.
+    Unknown,
 }
 
 impl Exit {
@@ -66,6 +69,7 @@ impl std::fmt::Display for Exit {
             Exit::Code(c) => write!(f, "exit code {c}"),
             Exit::Signal(s) => write!(f, "killed by signal {s}"),
             Exit::SpawnFailed => f.write_str("could not be started"),
+            Exit::Unknown => f.write_str("ended (status unknown: started by an earlier netd)"),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! `netd status --json`.
 
 mod backoff;
+mod adopt;
 mod caps;
 mod etc_netns;
 mod ids;
@@ -35,5 +36,6 @@ pub use backoff::{Backoff, RestartPolicy};
 pub use caps::Capability;
 pub use etc_netns::MountPlan;
 pub use machine::{Action, Exit, Phase, Process, ProcessSpec};
-pub use runner::{ProcessStatus, Supervisor, become_subreaper};
+pub use adopt::{load_running, records as process_records, save as save_process_records};
+pub use runner::{Key, ProcessStatus, Supervisor, become_subreaper, launch};
 pub use spawn::{SpawnError, open_pin};

@@ -20,6 +20,11 @@ pub trait Os: Send {
     fn signal(&mut self, pid: i32, signal: i32);
     /// One child of netd that has ended, if any; never waits.
     fn reap_one(&mut self) -> Option<(i32, Exit)>;
+    /// Whether the process `pid` that started at `start_time` still runs
+    /// (for processes that are not netd's children).
+    fn alive(&mut self, pid: i32, start_time: u64) -> bool {
+        super::adopt::start_time(pid) == Some(start_time)
+    }
 }
 
 /// The real thing.

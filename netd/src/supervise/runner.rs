@@ -15,7 +15,8 @@ use super::os::{Linux, Os};
 use crate::model::{Desired, ProcessConfig};
 
 /// (namespace, process name)
-type Key = (String, String);
+/// A process by namespace and name.
+pub type Key = (String, String);
 
 /// One process of `netd status --json`'s `daemon.processes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,25 +43,35 @@ pub struct Supervisor {
     os: Box<dyn Os>,
     entries: BTreeMap<Key, Entry>,
     exits: Vec<(String, String, Exit)>,
+    /// Processes an earlier netd started, with their start times: not
+    /// netd's children, so their ends are found by looking, not reaping.
+    adopted: BTreeMap<i32, u64>,
 }
 
 /// Whether a changed config calls for a new run: what the process is
 /// started with changed. New restart and stop settings apply from the next
 /// decision on, without disturbing a running process (a BIRD session).
 fn needs_new_run(old: &ProcessConfig, new: &ProcessConfig) -> bool {
-    let launch = |c: &ProcessConfig| {
+    launch(old) != launch(new)
+}
+
+/// What a process is started with, as text: recorded with an adoptable
+/// process, so that a netd started later knows whether the config changed
+/// while no netd was watching.
+pub fn launch(c: &ProcessConfig) -> String {
+    format!(
+        "{:?}",
         (
-            c.command.clone(),
-            c.args.clone(),
-            c.env.clone(),
-            c.working_dir.clone(),
-            c.user.clone(),
-            c.group.clone(),
-            c.capabilities.clone(),
+            &c.command,
+            &c.args,
+            &c.env,
+            &c.working_dir,
+            &c.user,
+            &c.group,
+            &c.capabilities,
             c.no_new_privs,
         )
-    };
-    launch(old) != launch(new)
+    )
 }
 
 /// netd adopts the orphans of its processes (a sidecar that daemonizes):
@@ -86,12 +97,26 @@ impl Supervisor {
             os,
             entries: BTreeMap::new(),
             exits: Vec::new(),
+            adopted: BTreeMap::new(),
         }
     }
 
     /// Starts new processes, stops removed ones, restarts those whose
     /// config changed and leaves the others running.
     pub fn set_processes(&mut self, desired: &Desired, now: Instant) {
+        self.set_processes_adopting(desired, now, &BTreeMap::new());
+    }
+
+    /// Like [`Supervisor::set_processes`], at a start after an earlier
+    /// netd: a configured process in `running` (pid, start time, launch)
+    /// is taken over instead of started again, so a sidecar's sessions
+    /// survive netd's restart; it is restarted only if its launch changed.
+    pub fn set_processes_adopting(
+        &mut self,
+        desired: &Desired,
+        now: Instant,
+        running: &BTreeMap<Key, (i32, u64, String)>,
+    ) {
         let mut wanted: BTreeMap<Key, &ProcessConfig> = BTreeMap::new();
         for (ns, namespace) in &desired.namespaces {
             for p in &namespace.processes {
@@ -118,17 +143,38 @@ impl Supervisor {
         for (key, config) in wanted {
             let actions = match self.entries.get_mut(&key) {
                 None => {
-                    let machine = Process::new(ProcessSpec::from_config(config));
+                    let mut machine = Process::new(ProcessSpec::from_config(config));
+                    let actions = match running.get(&key) {
+                        Some((pid, start_time, was)) => {
+                            // The Spawn that start asks for is done already.
+                            machine.start(now);
+                            let mut actions = machine.spawned(*pid, now);
+                            self.adopted.insert(*pid, *start_time);
+                            tracing::info!(
+                                namespace = key.0,
+                                process = key.1,
+                                pid,
+                                "adopted from the previous netd; its output is no longer logged"
+                            );
+                            if *was != launch(config) {
+                                tracing::info!(
+                                    namespace = key.0,
+                                    process = key.1,
+                                    "config changed while netd was down, restarting"
+                                );
+                                actions.extend(machine.restart(now));
+                            }
+                            actions
+                        }
+                        None => machine.start(now),
+                    };
                     let entry = Entry {
                         config: config.clone(),
                         machine,
                         wanted: true,
                     };
-                    self.entries
-                        .entry(key.clone())
-                        .or_insert(entry)
-                        .machine
-                        .start(now)
+                    self.entries.insert(key.clone(), entry);
+                    actions
                 }
                 Some(entry) if !entry.wanted || entry.config != *config => {
                     let new_run = needs_new_run(&entry.config, config);
@@ -161,6 +207,23 @@ impl Supervisor {
     /// Reaps every child that has ended: configured processes go to their
     /// machines, orphans adopted as subreaper are only logged.
     pub fn reap(&mut self, now: Instant) {
+        let gone: Vec<i32> = self
+            .adopted
+            .iter()
+            .filter(|(pid, start)| !self.os.alive(**pid, **start))
+            .map(|(pid, _)| *pid)
+            .collect();
+        for pid in gone {
+            self.adopted.remove(&pid);
+            let key = self
+                .entries
+                .iter()
+                .find(|(_, e)| e.machine.pid() == Some(pid))
+                .map(|(k, _)| k.clone());
+            if let Some(key) = key {
+                self.exited(&key, pid, Exit::Unknown, now);
+            }
+        }
         while let Some((pid, exit)) = self.os.reap_one() {
             let key = self
                 .entries
@@ -253,6 +316,21 @@ impl Supervisor {
                     uptime_seconds: m.uptime(now).map(|d| d.as_secs()),
                 }
             })
+            .collect()
+    }
+
+    /// Pids of processes an earlier netd started, which `reap` checks by
+    /// looking; the daemon watches them with pidfds to know when to call it.
+    pub fn adopted_pids(&self) -> Vec<i32> {
+        self.adopted.keys().copied().collect()
+    }
+
+    /// What a later netd needs to adopt the running processes: key, pid,
+    /// launch.
+    pub fn running_launches(&self) -> Vec<(Key, i32, String)> {
+        self.entries
+            .iter()
+            .filter_map(|(k, e)| Some((k.clone(), e.machine.pid()?, launch(&e.config))))
             .collect()
     }
 
