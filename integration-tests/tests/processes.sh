@@ -153,6 +153,25 @@ wait_for "late running" 10 running late
 assert_eq "$(proc app pid)" "$app_pid" "app's pid across the reload"
 assert_eq "$(proc bird pid)" "$bird_pid" "bird's pid across the reload"
 
+step "kill -9 netd: the next netd adopts the running processes, no second copy"
+kill -KILL "$netd_pid"
+wait "$netd_pid" 2>/dev/null || true
+kill -0 "$bird_pid" || fail "bird died with netd"
+"$NETD" -v run -c "$cfg" >>"$log" 2>&1 &
+netd_pid=$!
+on_exit "kill -KILL $netd_pid"
+wait_for "readiness after the restart" 30 ready
+wait_for "processes running after the restart" 10 eval 'running app && running bird && running late'
+assert_eq "$(proc bird pid)" "$bird_pid" "bird's pid across netd's kill -9"
+assert_eq "$(proc app pid)" "$app_pid" "app's pid across netd's kill -9"
+assert_eq "$(pgrep -xc bird)" 1 "bird processes after netd's restart"
+grep -q 'adopted from the previous netd' "$log" || fail "no adoption in the log"
+step "an adopted process that ends is noticed and started again"
+kill -KILL "$app_pid"
+wait_for "a new app after the adopted one ended" 10 new_app
+assert_eq "$(proc app last_exit)" "ended (status unknown: started by an earlier netd)" "last_exit of the adopted app"
+app_pid=$(proc app pid)
+
 step "SIGTERM to netd: processes stopped within stop_timeout, netd exits 0"
 pids=$(jq -r '.daemon.processes[] | select(.pid != null) | .pid' <<<"$STATUS")
 start=$(date +%s%N)

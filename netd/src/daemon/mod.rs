@@ -101,6 +101,8 @@ pub struct Daemon {
     supervisor: Supervisor,
     /// Restarts per process already counted in the metrics.
     restarts_counted: std::collections::HashMap<(String, String), u32>,
+    /// The running processes as last recorded for a later netd.
+    recorded: Vec<(crate::supervise::Key, i32, String)>,
 }
 
 /// The config's host link names, for the host watcher.
@@ -325,11 +327,13 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
         metrics,
         supervisor: Supervisor::new(netns_dir),
         restarts_counted: Default::default(),
+        recorded: Vec::new(),
     };
     daemon.notify_status();
     daemon.resync("start").await;
     // Processes start once their namespaces are there.
-    daemon.set_processes();
+    let (adopted_tx, mut adopted_exits) = mpsc::unbounded_channel();
+    daemon.adopt_processes(&adopted_tx);
     daemon.ready = true;
     tracing::info!(
         namespaces = daemon.watchers.len(),
@@ -370,6 +374,10 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
                     let _ = n.watchdog();
                 }
                 next_watchdog = watchdog.map(|d| Instant::now() + d);
+            }
+            Some(_) = adopted_exits.recv() => {
+                daemon.supervisor.reap(Instant::now());
+                daemon.processes_changed();
             }
             _ = chld.recv() => {
                 daemon.supervisor.reap(Instant::now());

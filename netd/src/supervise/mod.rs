@@ -17,8 +17,8 @@
 //! `stop_all` on SIGTERM/SIGINT; `status` for `daemon.processes` of
 //! `netd status --json`.
 
-mod backoff;
 mod adopt;
+mod backoff;
 mod caps;
 mod etc_netns;
 mod ids;
@@ -32,10 +32,10 @@ mod spawn;
 #[cfg(test)]
 mod tests;
 
+pub use adopt::{load_running, records as process_records, save as save_process_records};
 pub use backoff::{Backoff, RestartPolicy};
 pub use caps::Capability;
 pub use etc_netns::MountPlan;
 pub use machine::{Action, Exit, Phase, Process, ProcessSpec};
-pub use adopt::{load_running, records as process_records, save as save_process_records};
 pub use runner::{Key, ProcessStatus, Supervisor, become_subreaper, launch};
 pub use spawn::{SpawnError, open_pin};
