@@ -86,7 +86,7 @@ value netd.service After | tr ' ' '\n' | grep -qx nftables.service ||
 value netd.service Before | tr ' ' '\n' | grep -qx network.target || fail "netd.service is not before network.target"
 assert_eq "$(value netd.service WatchdogSec)" 30 "WatchdogSec"
 assert_eq "$(value netd.service Restart)" on-failure "Restart"
-assert_eq "$(value netd.service KillMode)" mixed "KillMode"
+assert_eq "$(value netd.service KillMode)" process "KillMode"
 assert_eq "$(value netd.service RuntimeDirectory)" netd "RuntimeDirectory"
 assert_eq "$(value netd.service RuntimeDirectoryPreserve)" yes "RuntimeDirectoryPreserve"
 
