@@ -439,17 +439,29 @@ wait_ready() {
 # sets DAEMON_RC.
 DAEMON_RC=0
 stop_daemon() {
-  kill -"${1:-TERM}" "$DAEMON_PID"
+  [[ -n $DAEMON_PID ]] || return 0
+  kill -"${1:-TERM}" "$DAEMON_PID" 2>/dev/null || true
   DAEMON_RC=0
   wait "$DAEMON_PID" || DAEMON_RC=$?
 }
 
-# now_ms: milliseconds since the epoch.
-now_ms() { date +%s%3N; }
+# now_ms: milliseconds since the epoch (no process started).
+now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
-# wait_for MS CMD...: run CMD every 5 ms until it succeeds, at most MS
-# milliseconds; prints the time it took in ms; fails the call on timeout.
+# wait_for SECONDS WHAT CMD...: until CMD succeeds, or fail the test.
 wait_for() {
+  local secs=$1 what=$2 deadline
+  shift 2
+  deadline=$(($(now_ms) + secs * 1000))
+  until "$@" >/dev/null 2>&1; do
+    (($(now_ms) < deadline)) || fail "no $what after $secs s"
+    sleep 0.02
+  done
+}
+
+# time_until MS CMD...: run CMD every 5 ms until it succeeds, at most MS
+# milliseconds; prints the time it took in ms; fails the call on timeout.
+time_until() {
   local limit=$1 start
   shift
   start=$(now_ms)

@@ -2,39 +2,6 @@
 # Helpers of tests/never_drop.sh (sourced after lib.sh): the daemon, BIRD,
 # podman, the bounded clients and the checks of what they recorded.
 
-now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
-
-# wait_for SECONDS WHAT CMD...: until CMD succeeds, or fail.
-wait_for() {
-  local secs=$1 what=$2 deadline
-  shift 2
-  deadline=$(($(now_ms) + secs * 1000))
-  until "$@" >/dev/null 2>&1; do
-    (($(now_ms) < deadline)) || fail "no $what after $secs s"
-    sleep 0.02
-  done
-}
-
-# ---------------------------------------------------------------- netd run
-
-DAEMON_PID=
-daemon_ready() { "$NETD" status --json 2>/dev/null | jq -e '.daemon.ready == true'; }
-
-# start_daemon CONFIG: `netd run` in the background, until it is ready.
-start_daemon() {
-  "$NETD" run -c "$1" >>"$T/daemon.log" 2>&1 &
-  DAEMON_PID=$!
-  wait_for 30 "ready netd run (log: $(tail -n 5 "$T/daemon.log"))" daemon_ready
-  note "netd run (pid $DAEMON_PID) is ready"
-}
-
-stop_daemon() {
-  [[ -n $DAEMON_PID ]] || return 0
-  kill -TERM "$DAEMON_PID" 2>/dev/null
-  wait "$DAEMON_PID" 2>/dev/null
-  DAEMON_PID=
-}
-
 # process_pid NS NAME: the pid of a supervised process, as netd status has it.
 process_pid() {
   "$NETD" status --json | jq -r --arg ns "$1" --arg n "$2" \

@@ -75,25 +75,25 @@ has_table() { nft list table inet netd; }
 
 step "drift is repaired: an address and the default route it took along"
 ip -n db addr del 10.88.60.3/24 dev eth0
-took=$(wait_for 2000 has_default db) || fail "db's address and default route not back within 2 s"
+took=$(time_until 2000 has_default db) || fail "db's address and default route not back within 2 s"
 has_addr db 10.88.60.3/24 || fail "db's address not back"
 note "address and default route back after ${took} ms"
 
 step "a route deleted alone"
 ip -n web route del default
-took=$(wait_for 2000 has_default web) || fail "web's default route not back within 2 s"
+took=$(time_until 2000 has_default web) || fail "web's default route not back within 2 s"
 note "default route back after ${took} ms"
 
 step "a deleted host end: the veth is made again"
 host=$(host_end web eth0)
 ip link del "$host"
-took=$(wait_for 3000 has_default web) || fail "web's veth not back within 3 s"
+took=$(time_until 3000 has_default web) || fail "web's veth not back within 3 s"
 note "veth, address and route back after ${took} ms"
 ns_ping web 10.88.60.3
 
 step "nft flush ruleset: table inet netd is restored within 1 s"
 nft flush ruleset
-took=$(wait_for 1000 has_table) || fail "table inet netd not restored within 1 s"
+took=$(time_until 1000 has_table) || fail "table inet netd not restored within 1 s"
 note "table restored after ${took} ms"
 netd_ok status --json
 assert_json "$OUT" '.daemon.stats.repairs.count >= 4' "repairs are counted"
@@ -135,7 +135,7 @@ netd_ok apply -c "$CFG" --prune --json
 assert_json "$OUT" '[.changes[] | select(.kind == "namespace")] | length == 1' "apply --prune through the daemon removes cache"
 write_config extra
 kill -HUP "$DAEMON_PID"
-wait_for 5000 has_addr extra 10.88.60.4/24 >/dev/null || fail "SIGHUP did not apply the new config"
+time_until 5000 has_addr extra 10.88.60.4/24 >/dev/null || fail "SIGHUP did not apply the new config"
 
 step "SIGTERM leaves everything in place"
 before=$(for ns in web db extra; do ip -n "$ns" -o addr; ip -n "$ns" route; done; nft list table inet netd | wc -l)

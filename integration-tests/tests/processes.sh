@@ -80,8 +80,8 @@ STATUS=''
 status() { STATUS=$("$NETD" status --json 2>/dev/null || true); }
 # proc NAME FIELD: a field of process NAME in the last status.
 proc() { jq -r --arg n "$1" ".daemon.processes[] | select(.namespace == \"sup\" and .name == \$n) | .$2" <<<"$STATUS"; }
-# wait_for WHAT SECONDS CMD...: poll CMD (after a fresh status) until it succeeds.
-wait_for() {
+# wait_status WHAT SECONDS CMD...: poll CMD (after a fresh status) until it succeeds.
+wait_status() {
   local what=$1 tries=$(($2 * 10))
   shift 2
   while ((tries-- > 0)); do
@@ -97,14 +97,14 @@ $(tail -n 40 "$log")"
 }
 ready() { jq -e '.daemon.ready' >/dev/null 2>&1 <<<"$STATUS"; }
 running() { [[ $(proc "$1" state) == running ]]; }
-wait_for "readiness" 30 ready
-wait_for "app, bird and stubborn running" 10 eval 'running app && running bird && running stubborn'
+wait_status "readiness" 30 ready
+wait_status "app, bird and stubborn running" 10 eval 'running app && running bird && running stubborn'
 
 step "app runs inside the namespace and sees its resolv.conf"
 app_pid=$(proc app pid)
 pin_inode=$(stat -L -c %i "$NETNS_DIR/sup")
 assert_eq "$(readlink "/proc/$app_pid/ns/net")" "net:[$pin_inode]" "network namespace of app (pid $app_pid)"
-wait_for "app's output in the log" 5 grep -q 'nameserver 192.0.2.53 # sup' "$log"
+wait_status "app's output in the log" 5 grep -q 'nameserver 192.0.2.53 # sup' "$log"
 # One log line per output line, with the namespace and the process name.
 for text in 'app-says-hello' 'nameserver 192.0.2.53 # sup'; do
   line=$(grep -F "$text" "$log" | head -n 1)
@@ -118,7 +118,7 @@ assert_eq "$(cat /etc/resolv.conf)" "nameserver 192.0.2.1 # host" "the host's re
 step "kill -9 app: started again, restarts counted"
 kill -KILL "$app_pid"
 new_app() { running app && [[ $(proc app pid) != "$app_pid" ]]; }
-wait_for "a new app" 10 new_app
+wait_status "a new app" 10 new_app
 assert_eq "$(proc app restarts)" 1 "restarts of app"
 assert_eq "$(proc app last_exit)" "killed by signal 9" "last_exit of app"
 assert_eq "$(readlink "/proc/$(proc app pid)/ns/net")" "net:[$pin_inode]" "network namespace of the new app"
@@ -149,7 +149,7 @@ name = "late"
 command = "sh"
 args = ["-c", "exec sleep 100000"]'
 netd_ok reload
-wait_for "late running" 10 running late
+wait_status "late running" 10 running late
 assert_eq "$(proc app pid)" "$app_pid" "app's pid across the reload"
 assert_eq "$(proc bird pid)" "$bird_pid" "bird's pid across the reload"
 
@@ -160,15 +160,15 @@ kill -0 "$bird_pid" || fail "bird died with netd"
 "$NETD" -v run -c "$cfg" >>"$log" 2>&1 &
 netd_pid=$!
 on_exit "kill -KILL $netd_pid"
-wait_for "readiness after the restart" 30 ready
-wait_for "processes running after the restart" 10 eval 'running app && running bird && running late'
+wait_status "readiness after the restart" 30 ready
+wait_status "processes running after the restart" 10 eval 'running app && running bird && running late'
 assert_eq "$(proc bird pid)" "$bird_pid" "bird's pid across netd's kill -9"
 assert_eq "$(proc app pid)" "$app_pid" "app's pid across netd's kill -9"
 assert_eq "$(pgrep -xc bird)" 1 "bird processes after netd's restart"
 grep -q 'adopted from the previous netd' "$log" || fail "no adoption in the log"
 step "an adopted process that ends is noticed and started again"
 kill -KILL "$app_pid"
-wait_for "a new app after the adopted one ended" 10 new_app
+wait_status "a new app after the adopted one ended" 10 new_app
 assert_eq "$(proc app last_exit)" "ended (status unknown: started by an earlier netd)" "last_exit of the adopted app"
 app_pid=$(proc app pid)
 
