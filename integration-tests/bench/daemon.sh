@@ -117,19 +117,19 @@ repair() {
   # What comes back last is the default route: deleting the address makes
   # the kernel drop the route through it too (without an event), and a new
   # veth needs its address before the route.
-  until grep -q '^\[[^]]*\]default via' "$W/mon.ns"; do
+  until grep -q '^\[[^]]*\] *default via' "$W/mon.ns"; do
     ((SECONDS < deadline)) || break
     sleep 0.005
   done
   kill $m1 $m2 2>/dev/null
   wait $m1 $m2 2>/dev/null || true
   if [[ $kind == veth ]]; then
-    gone=$(grep -m1 "^\[[^]]*\]Deleted.*$host" "$W/mon.host" | stamp_s)
+    gone=$(grep -m1 "^\[[^]]*\] *Deleted.*$host" "$W/mon.host" | stamp_s)
   else
-    gone=$(grep -m1 '^\[[^]]*\]Deleted' "$W/mon.ns" | stamp_s)
+    gone=$(grep -m1 '^\[[^]]*\] *Deleted' "$W/mon.ns" | stamp_s)
   fi
-  back=$(grep -m1 '^\[[^]]*\]default via' "$W/mon.ns" | stamp_s)
-  [[ $kind != addr ]] || grep -q "^\[[^]]*\][0-9]*: eth0 *inet $addr/" "$W/mon.ns" || back=''
+  back=$(grep -m1 '^\[[^]]*\] *default via' "$W/mon.ns" | stamp_s)
+  [[ $kind != addr ]] || grep -q "^\[[^]]*\] *[0-9]*: eth0 *inet $addr/" "$W/mon.ns" || back=''
   if [[ -z $gone || -z $back ]]; then
     echo "daemon: $kind in $ns not repaired within 5 s" >&2
     return 0
