@@ -33,10 +33,24 @@ fn link_is_netds(link: &LinkMessage, host: &HostLinks) -> bool {
     })
 }
 
+/// Besides the link notifications proper (family AF_UNSPEC), the kernel
+/// sends RTM_NEWLINK with family AF_INET6 for IPv6's per-link state and
+/// AF_BRIDGE for bridge port state: in bursts over every port, seconds
+/// after links come up, and never a change netd must repair at once (the
+/// periodic resync reads the port flags again).
+fn ipv6_link_info(link: &LinkMessage) -> bool {
+    use netlink_packet_route::AddressFamily;
+    matches!(
+        link.header.interface_family,
+        AddressFamily::Inet6 | AddressFamily::Bridge
+    )
+}
+
 /// Whether `msg`, seen in a namespace netd manages, may need a repair.
 pub fn in_namespace(msg: &Msg) -> bool {
     match msg {
-        Msg::NewLink(_) | Msg::DelLink(_) | Msg::NewAddress(_) | Msg::DelAddress(_) => true,
+        Msg::NewLink(l) => !ipv6_link_info(l),
+        Msg::DelLink(_) | Msg::NewAddress(_) | Msg::DelAddress(_) => true,
         Msg::NewRoute(r) | Msg::DelRoute(r) => u8::from(r.header.protocol) == NETD_PROTO,
         _ => false,
     }
@@ -45,7 +59,8 @@ pub fn in_namespace(msg: &Msg) -> bool {
 /// Whether `msg`, seen on the host, may need a repair.
 pub fn on_host(msg: &Msg, host: &HostLinks) -> bool {
     match msg {
-        Msg::NewLink(l) | Msg::DelLink(l) => link_is_netds(l, host),
+        Msg::NewLink(l) => !ipv6_link_info(l) && link_is_netds(l, host),
+        Msg::DelLink(l) => link_is_netds(l, host),
         Msg::NewAddress(a) | Msg::DelAddress(a) => host.indexes.contains(&a.header.index),
         Msg::NewRoute(r) | Msg::DelRoute(r) => u8::from(r.header.protocol) == NETD_PROTO,
         _ => false,
@@ -77,6 +92,10 @@ mod tests {
     #[test]
     fn a_namespace_counts_links_addresses_and_only_netds_routes() {
         assert!(in_namespace(&Msg::DelLink(LinkMessage::default())));
+        let mut v6 = LinkMessage::default();
+        v6.header.interface_family = netlink_packet_route::AddressFamily::Inet6;
+        assert!(!in_namespace(&Msg::NewLink(v6.clone())));
+        assert!(in_namespace(&Msg::DelLink(v6)));
         assert!(in_namespace(&Msg::NewAddress(AddressMessage::default())));
         assert!(in_namespace(&Msg::DelRoute(route(NETD_PROTO))));
         // BIRD's routes (proto 12) and the kernel's connected routes (2).
