@@ -9,11 +9,14 @@
 # route and rule in place; a restarted daemon makes no changes.
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
-need_tool ip nft jq socat stat
+need_tool ip nft jq socat stat curl
 
 CFG=$T/daemon.toml
 write_config() { # EXTRA_NAMESPACE (or empty)
   cat >"$CFG" <<'TOML'
+[daemon]
+metrics = "127.0.0.1:9851"
+
 [bridge.br-d]
 addresses = ["10.88.60.1/24"]
 
@@ -98,6 +101,14 @@ note "table restored after ${took} ms"
 netd_ok status --json
 assert_json "$OUT" '.daemon.stats.repairs.count >= 4' "repairs are counted"
 assert_json "$OUT" '.ok' "status after the repairs"
+
+step "metrics: repairs, reconciles and namespace states on /metrics"
+metrics=$(curl -sf --max-time 5 http://127.0.0.1:9851/metrics) || fail "no answer on the metrics endpoint"
+assert_contains "$metrics" 'netd_drift_repairs_total{kind="address"}' "metrics"
+assert_contains "$metrics" 'netd_reconciles_total{scope="full",result="ok"}' "metrics"
+assert_contains "$metrics" 'netd_reconciles_total{scope="nftables",result="ok"}' "metrics"
+assert_contains "$metrics" 'netd_namespace_state{namespace="web",state="ok"} 1' "metrics"
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:9851/other)" 404 "status of another path"
 
 step "a manual apply goes through the daemon"
 netd_ok apply -c "$CFG" --wait 0
