@@ -1,6 +1,7 @@
 //! Desired state: plain data that the config produces and the planner diffs
 //! against what the kernel has. No I/O here.
 
+mod anycast;
 mod naming;
 mod ownership;
 mod process;
@@ -14,6 +15,10 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 use serde::Serialize;
 
+pub use anycast::{
+    Anycast, Bgp, Check, CheckKind, DEFAULT_ANNOUNCE_TABLE, DEFAULT_CHECK_INTERVAL,
+    DEFAULT_CHECK_TIMEOUT, DEFAULT_FALL, DEFAULT_RISE, Ospf, Routing, Speaker,
+};
 pub use naming::{
     MAX_NAMESPACE_NAME, MAX_PROCESS_NAME, MacAddr, check_link_name, check_namespace_name,
     check_process_name, check_sysctl_key, default_host_link_name, stable_mac,
@@ -38,6 +43,8 @@ pub struct Desired {
     /// How netd's nftables rules relate to the host's own firewall.
     pub policy: Policy,
     pub daemon: DaemonSettings,
+    /// Health-checked anycast services, by name.
+    pub anycast: BTreeMap<String, Anycast>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -124,6 +131,7 @@ impl Desired {
             namespaces: BTreeMap::new(),
             policy: Policy::default(),
             daemon: DaemonSettings::default(),
+            anycast: BTreeMap::new(),
         }
     }
 }
