@@ -169,6 +169,17 @@ fn random_sequences_obey_rise_and_fall() {
         for step in 0..rng.below(60) {
             let now = t0 + Duration::from_secs(step);
             let was_up = h.state().is_up();
+            if rng.chance(15) {
+                // A process exit: down at once, and the history starts anew.
+                let change = h.reset("process exited", now);
+                assert_eq!(change.is_some(), was_up);
+                if change.is_some() {
+                    last_flip = Some(now);
+                }
+                assert_eq!(h.state(), State::Down);
+                history.clear();
+                continue;
+            }
             let ok = rng.chance(pass_one_in);
             history.push_back(ok);
             let change = h.record(&probe(ok), now);

@@ -197,3 +197,63 @@ fn exits_read_as_status_or_signal() {
     assert_eq!(describe_exit(ExitStatus::from_raw(1 << 8)), "status 1");
     assert_eq!(describe_exit(ExitStatus::from_raw(9)), "signal 9");
 }
+
+/// Random probes, process exits and starts and forced states: the verdict
+/// is announce exactly when forced to, or when unforced with the process
+/// running and every check up; after an exit, no check is up again before
+/// `rise` passes recorded since.
+#[test]
+fn random_events_keep_the_verdict_rules() {
+    use crate::testutil::xorshift::XorShift;
+    let mut rng = XorShift::new(53);
+    let t = Instant::now();
+    for _ in 0..500 {
+        let rises = [1 + rng.below(3) as u32, 1 + rng.below(3) as u32];
+        let checks = vec![
+            check(dns(), rises[0], 1 + rng.below(3) as u32),
+            check(tcp(), rises[1], 1 + rng.below(3) as u32),
+        ];
+        let mut s = ServiceHealth::new(&service(checks, Some("app")), rng.chance(2));
+        // Per check since the last exit: the run of passes, and whether it
+        // ever reached `rise`.
+        let mut since_exit: Option<[(u32, bool); 2]> = None;
+        for _ in 0..80 {
+            match rng.below(10) {
+                0 => {
+                    s.on_process_exit("status 1", t);
+                    since_exit = Some([(0, false); 2]);
+                }
+                1 => s.on_process_start(t),
+                2 => s.force(*rng.pick(&[None, Some(Forced::Announce), Some(Forced::Withdraw)])),
+                _ => {
+                    let i = rng.below(2) as usize;
+                    let ok = rng.chance(2);
+                    s.record(i, &if ok { pass() } else { timeout() }, t);
+                    if let Some(runs) = &mut since_exit {
+                        let (run, risen) = &mut runs[i];
+                        *run = if ok { *run + 1 } else { 0 };
+                        *risen |= *run >= rises[i];
+                    }
+                }
+            }
+            let running = s
+                .process()
+                .is_some_and(|p| p.state == ProcessState::Running);
+            let all_up = s.checks().iter().all(|c| c.health.state().is_up());
+            let expected = match s.forced() {
+                Some(f) => f == Forced::Announce,
+                None => running && all_up,
+            };
+            assert_eq!(s.verdict().announce, expected, "{:?}", s.verdict());
+            if let Some(runs) = since_exit {
+                for (c, (_, risen)) in s.checks().iter().zip(runs) {
+                    assert!(
+                        !c.health.state().is_up() || risen,
+                        "{} up too soon",
+                        c.label
+                    );
+                }
+            }
+        }
+    }
+}
