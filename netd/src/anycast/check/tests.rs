@@ -5,9 +5,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use super::testservers::{
-    closed_tcp_port, closed_udp_port, dns_server, http_server, tcp_listener, udp_echo, udp_silent,
+    closed_tcp_port, closed_udp_port, dns_server, dns_server_on, http_server, tcp_listener,
+    tcp_listener_on, udp_echo, udp_silent,
 };
-use super::{InNamespace, Probe, probe};
+use super::{InNamespace, Probe, probe, qtype_by_name, rcode_by_name};
 use crate::model::CheckKind;
 
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -205,6 +206,38 @@ async fn dns_failures_say_what_differs() {
     assert_probe(&run(closed).await, false, "refused");
     let bad_type = dns(server, "ok.test", "NOPE", "NOERROR", None);
     assert_probe(&run(bad_type).await, false, "unknown query type NOPE");
+}
+
+/// Sockets take the family of the address: an IPv6 anycast address works.
+#[tokio::test]
+async fn ipv6_addresses_are_probed_over_ipv6() {
+    let lo6 = std::net::Ipv6Addr::LOCALHOST.into();
+    assert_probe(
+        &run(tcp(tcp_listener_on(lo6).await)).await,
+        true,
+        "connected",
+    );
+    let server = dns_server_on(lo6).await;
+    let a = "rcode NOERROR, answer 192.0.2.1";
+    assert_probe(
+        &run(dns(server, "ok.test", "A", "NOERROR", Some("192.0.2.1"))).await,
+        true,
+        a,
+    );
+}
+
+/// The names a config may use, checked by validation with these too.
+#[test]
+fn dns_names_of_types_and_rcodes() {
+    use hickory_proto::op::ResponseCode;
+    use hickory_proto::rr::RecordType;
+    assert_eq!(rcode_by_name("servfail"), Some(ResponseCode::ServFail));
+    assert_eq!(rcode_by_name("NOERROR"), Some(ResponseCode::NoError));
+    assert_eq!(rcode_by_name("NXDOMAIN"), Some(ResponseCode::NXDomain));
+    assert_eq!(rcode_by_name("OK"), None);
+    assert_eq!(qtype_by_name("aaaa"), Some(RecordType::AAAA));
+    assert_eq!(qtype_by_name("PTR"), Some(RecordType::PTR));
+    assert_eq!(qtype_by_name("NOPE"), None);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! runtime that ends with it.
 
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
@@ -18,7 +18,11 @@ const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
 /// Accepts and drops every connection.
 pub async fn tcp_listener() -> SocketAddr {
-    let listener = TcpListener::bind((LOCALHOST, 0)).await.expect("bind tcp");
+    tcp_listener_on(LOCALHOST.into()).await
+}
+
+pub async fn tcp_listener_on(ip: IpAddr) -> SocketAddr {
+    let listener = TcpListener::bind((ip, 0)).await.expect("bind tcp");
     let addr = listener.local_addr().expect("tcp address");
     tokio::spawn(async move { while listener.accept().await.is_ok() {} });
     addr
@@ -98,7 +102,11 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, In
 /// alias.test CNAME target.test., txt.test TXT "v=ok", broken.test
 /// SERVFAIL, silent.test no answer at all, anything else NXDOMAIN.
 pub async fn dns_server() -> SocketAddr {
-    let socket = UdpSocket::bind((LOCALHOST, 0)).await.expect("bind dns");
+    dns_server_on(LOCALHOST.into()).await
+}
+
+pub async fn dns_server_on(ip: IpAddr) -> SocketAddr {
+    let socket = UdpSocket::bind((ip, 0)).await.expect("bind dns");
     let addr = socket.local_addr().expect("dns address");
     tokio::spawn(async move {
         let mut buf = [0u8; 1500];
