@@ -1,6 +1,7 @@
-//! Health-checked anycast: checks run from inside the service namespace,
-//! their rise/fall and the service's verdict, and the announcer that adds
-//! and deletes the announce routes a routing sidecar imports.
+//! Health-checked anycast: probes run inside the service namespace, the
+//! rise/fall state of each check and the service's announce decision, and
+//! the run time that announces and withdraws through the announce routes a
+//! routing sidecar imports.
 
 pub mod announcer;
 pub mod check;
@@ -12,5 +13,7 @@ pub mod service;
 pub mod status;
 pub mod verdict;
 
+pub use check::{InNamespace, Probe, probe};
+pub use health::{Change, Direction, Health, LastProbe, Schedule, State};
 pub use runtime::AnycastRuntime;
-pub use verdict::Forced;
+pub use verdict::{Forced, ProcessState, ServiceHealth, Verdict};
