@@ -217,4 +217,3 @@ impl AnycastRuntime {
         self.board.read().map(|b| b.clone()).unwrap_or_default()
     }
 }
-
