@@ -156,6 +156,14 @@ Under systemd, use examples/systemd/netd.service (Type=notify).")]
         #[arg(long)]
         json: bool,
     },
+    /// Health-checked anycast services: the routing daemon's config
+    #[command(
+        after_help = "Examples:\n  netd anycast config dns --bird > /etc/netd/anycast-dns.conf\n  netd anycast config dns --frr --ospf"
+    )]
+    Anycast {
+        #[command(subcommand)]
+        command: super::anycast::AnycastCommand,
+    },
     /// Run a command inside a namespace; /etc/netns/NAME/* replace the same files in /etc, as with `ip netns exec`.
     #[command(after_help = "Example:\n  netd exec web -- ip -br addr")]
     Exec {

@@ -21,6 +21,7 @@ macro_rules! eprintln {
     };
 }
 
+mod anycast;
 mod args;
 mod check;
 mod converge;
@@ -38,6 +39,7 @@ mod stdout;
 
 use std::path::PathBuf;
 
+pub use anycast::AnycastCommand;
 pub use args::{Cli, Command, LogFormat};
 pub use exec::exec;
 pub use parse::{Stop, parse_from};
@@ -144,7 +146,7 @@ fn wants_json(command: &Command) -> bool {
         | Command::Destroy { json, .. }
         | Command::Reload { json } => *json,
         Command::Firewall { command } => command.json(),
-        Command::Exec { .. } | Command::Run { .. } => false,
+        Command::Exec { .. } | Command::Run { .. } | Command::Anycast { .. } => false,
     }
 }
 
@@ -185,6 +187,7 @@ async fn run_command(cli: &Cli) -> Result<u8, CliError> {
         Command::Firewall { command } => firewall::run(cli, command).await,
         Command::Run { config, prune } => run::run(cli, config, *prune).await,
         Command::Reload { json } => run::reload(cli, *json).await,
+        Command::Anycast { command } => anycast::run(command),
         Command::Exec { .. } => Err(CliError::Usage(
             "exec is handled before the runtime starts".into(),
         )),

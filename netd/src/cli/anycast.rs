@@ -1,0 +1,85 @@
+//! `netd anycast …`: the anycast services of the config.
+
+use std::path::{Path, PathBuf};
+
+use super::CliError;
+use super::args::DEFAULT_CONFIG;
+use crate::anycast::render::{Daemon, Protocol, render};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AnycastCommand {
+    /// Print the routing daemon's config for a service, to run in its namespace
+    ///
+    /// A complete BIRD 2 or FRR 8.4 config: router id, the import of netd's
+    /// announce routes, an export filter limited to the service's prefixes,
+    /// the BGP sessions or OSPF links, BFD (100 ms × 3) unless turned off,
+    /// graceful restart off. Its header shows the `[[namespace.NAME.process]]`
+    /// entries that run it. Reads the config only; exits 2 with nothing on
+    /// stdout when the service cannot be served that way.
+    #[command(after_help = "Examples:
+  netd anycast config dns --bird > /etc/netd/anycast-dns.conf
+  bird -p -c /etc/netd/anycast-dns.conf
+  netd anycast config dns --frr --ospf -c /etc/netd/netd.toml > /etc/netd/anycast-dns.conf
+  vtysh -C -f /etc/netd/anycast-dns.conf")]
+    Config {
+        /// The service: NAME of an [anycast.NAME] section
+        name: String,
+        /// A config for BIRD 2 (speaker = "bird")
+        #[arg(long, required_unless_present = "frr", conflicts_with = "frr")]
+        bird: bool,
+        /// A config for FRR 8.4: zebra, bgpd or ospfd/ospf6d, bfdd (speaker = "frr")
+        #[arg(long)]
+        frr: bool,
+        /// Announce over BGP ([anycast.NAME.bgp]); the default
+        #[arg(long, conflicts_with = "ospf")]
+        bgp: bool,
+        /// Announce over OSPF ([anycast.NAME.ospf])
+        #[arg(long)]
+        ospf: bool,
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+}
+
+impl AnycastCommand {
+    /// The config file the command reads, for `netd -c FILE anycast …`.
+    pub(super) fn config_mut(&mut self) -> &mut PathBuf {
+        match self {
+            AnycastCommand::Config { config, .. } => config,
+        }
+    }
+
+    /// Whether the command only reads the config (and so needs no root).
+    pub fn reads_only(&self) -> bool {
+        matches!(self, AnycastCommand::Config { .. })
+    }
+}
+
+pub fn run(command: &AnycastCommand) -> Result<u8, CliError> {
+    match command {
+        AnycastCommand::Config {
+            name,
+            frr,
+            ospf,
+            config,
+            ..
+        } => {
+            let daemon = if *frr { Daemon::Frr } else { Daemon::Bird };
+            let protocol = if *ospf { Protocol::Ospf } else { Protocol::Bgp };
+            config_text(config, name, daemon, protocol).map(|text| {
+                print!("{text}");
+                0
+            })
+        }
+    }
+}
+
+fn config_text(
+    path: &Path,
+    name: &str,
+    daemon: Daemon,
+    protocol: Protocol,
+) -> Result<String, CliError> {
+    let desired = crate::config::load(path).map_err(CliError::Config)?;
+    render(&desired, name, daemon, protocol).map_err(|e| CliError::Usage(e.to_string()))
+}
