@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use toml::Spanned;
 
+use super::anycast::lower_anycast;
 use super::daemon::lower_settings;
 use super::located::{Bridge, Interface, Kind, Lowered, Namespace};
 use super::policy::lower_policy;
@@ -62,6 +63,11 @@ pub(super) fn lower(file: schema::File, dir: &Path, report: &mut Report<'_>) -> 
         .into_iter()
         .map(|(name, ns)| lower_namespace(report, name, ns.into_inner()))
         .collect();
+    let anycast = file
+        .anycast
+        .into_iter()
+        .map(|(name, a)| lower_anycast(report, name, a.into_inner()))
+        .collect();
     Lowered {
         netns_dir,
         state_dir,
@@ -69,6 +75,7 @@ pub(super) fn lower(file: schema::File, dir: &Path, report: &mut Report<'_>) -> 
         namespaces,
         policy,
         settings,
+        anycast,
     }
 }
 

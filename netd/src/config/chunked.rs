@@ -91,6 +91,12 @@ fn merge(file: &mut File, piece: File) -> Option<()> {
             Entry::Occupied(_) => return None,
         };
     }
+    for (k, v) in piece.anycast {
+        match file.anycast.entry(k) {
+            Entry::Vacant(e) => e.insert(v),
+            Entry::Occupied(_) => return None,
+        };
+    }
     Some(())
 }
 

@@ -17,6 +17,17 @@ pub(super) struct Lowered {
     pub namespaces: Vec<Namespace>,
     pub policy: Policy,
     pub settings: model::DaemonSettings,
+    pub anycast: Vec<Anycast>,
+}
+
+/// `[anycast.NAME]`, with the locations that checks across sections need.
+pub(super) struct Anycast {
+    pub name: At<String>,
+    pub namespace: At<String>,
+    pub prefixes: Vec<At<IpNet>>,
+    pub process: Option<At<String>>,
+    pub ospf_interfaces: Vec<At<String>>,
+    pub model: model::Anycast,
 }
 
 pub(super) struct Bridge {
@@ -121,6 +132,9 @@ impl Lowered {
                 processes: ns.processes.into_iter().map(|p| p.config).collect(),
             };
             desired.namespaces.insert(ns.name.value, namespace);
+        }
+        for a in self.anycast {
+            desired.anycast.insert(a.name.value, a.model);
         }
         desired
     }

@@ -10,6 +10,8 @@
 //! the binary) or a policy file of the same format, read by `policy`; its
 //! errors carry the policy file's own name, line and key.
 
+mod anycast;
+mod anycast_check;
 mod build;
 mod chunked;
 mod daemon;

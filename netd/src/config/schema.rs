@@ -19,6 +19,68 @@ pub(super) struct File {
     pub bridge: BTreeMap<Spanned<String>, Spanned<Bridge>>,
     #[serde(default)]
     pub namespace: BTreeMap<Spanned<String>, Spanned<Namespace>>,
+    #[serde(default)]
+    pub anycast: BTreeMap<Spanned<String>, Spanned<Anycast>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Anycast {
+    pub namespace: Spanned<String>,
+    pub prefixes: Spanned<Vec<Spanned<String>>>,
+    pub announce_table: Option<Spanned<i64>>,
+    pub withdraw_on_exit: Option<bool>,
+    pub process: Option<Spanned<String>>,
+    pub speaker: Option<Spanned<String>>,
+    pub router_id: Option<Spanned<String>>,
+    pub bfd: Option<bool>,
+    pub bgp: Option<Spanned<AnycastBgp>>,
+    pub ospf: Option<Spanned<AnycastOspf>>,
+    #[serde(default)]
+    pub check: Vec<Spanned<AnycastCheck>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AnycastBgp {
+    pub local_as: Spanned<i64>,
+    pub neighbor_as: Spanned<i64>,
+    pub neighbors: Spanned<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AnycastOspf {
+    #[serde(default)]
+    pub area: Option<Spanned<i64>>,
+    pub interfaces: Spanned<Vec<Spanned<String>>>,
+}
+
+/// One table for every kind of check; `anycast::lower_check` reports keys
+/// that do not belong to the check's kind.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AnycastCheck {
+    pub kind: Spanned<String>,
+    pub address: Option<Spanned<String>>,
+    pub port: Option<Spanned<i64>>,
+    pub name: Option<Spanned<String>>,
+    pub qtype: Option<Spanned<String>>,
+    pub rcode: Option<Spanned<String>>,
+    pub answer: Option<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
+    pub host: Option<Spanned<String>>,
+    pub status: Option<Spanned<i64>>,
+    pub body: Option<Spanned<String>>,
+    pub payload: Option<Spanned<String>>,
+    pub expect: Option<Spanned<String>>,
+    pub command: Option<Spanned<String>>,
+    pub args: Option<Vec<Spanned<String>>>,
+    pub interval: Option<Spanned<Scalar>>,
+    pub interval_transition: Option<Spanned<Scalar>>,
+    pub timeout: Option<Spanned<Scalar>>,
+    pub rise: Option<Spanned<i64>>,
+    pub fall: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::anycast;
 use super::located::{Bridge, Kind, LocatedRoute, Lowered, Namespace};
 use super::process;
 use super::publish;
@@ -38,6 +39,7 @@ pub(super) fn check(l: &Lowered, report: &mut Report<'_>) {
         process::names_unique(&ns.processes, report);
     }
     publish::clashes(l, report);
+    anycast::check_services(&l.anycast, &l.namespaces, report);
 }
 
 /// Everything that lands in the host namespace: bridges and the host ends

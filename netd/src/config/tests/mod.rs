@@ -1,5 +1,6 @@
 //! Config tests; published ports and policies have files of their own.
 
+mod anycast;
 mod policy;
 mod process;
 mod publish;
