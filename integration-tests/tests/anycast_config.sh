@@ -26,6 +26,9 @@ cp -a /etc/frr/. "$T/etc-frr/"
 mount --bind "$T/etc-frr" /etc/frr
 # What the frr package's tmpfiles.d makes at boot, in the sandbox's /run.
 install -d -o frr -g frr /run/frr
+# The daemons read their file as user frr; $T is root's alone.
+CONF_DIR=/run/anycast-conf
+install -d -m 755 "$CONF_DIR"
 
 bird_check() { # FILE: bird's exit code for the file
   local rc=0
@@ -48,17 +51,13 @@ v6_table_lines() {
        /^ exit-address-family/ || /^[^ !]/ { v6 = 0 }
        v6 && /redistribute table/ { print NR ": " $0 }' "$1"
 }
-       /^ exit-address-family/ || /^router ospf$/ || /^[a-z]/ && !/^router ospf6/ { if (!/^ address-family/) v6 = v6 && /^ / }
-       /^ address-family ipv4/ { v6 = 0 }
-       v6 && /redistribute table/ { print FILENAME ":" NR ": " $0 }' "$1"
-}
 
 step "the golden BIRD configs pass bird -p; a broken one does not"
 for v in bgp ospf; do
   f=$GOLDEN/bird-$v.conf
   [[ -s $f ]] || fail "$f is missing"
   assert_eq "$(bird_check "$f")" 0 "bird -p -c bird-$v.conf"
-  sed 's/table anycast4;/table nosuch4;/' "$f" >"$T/broken-bird-$v.conf"
+  sed 's/{ table anycast4;/{ table nosuch4;/' "$f" >"$T/broken-bird-$v.conf"
   assert_eq "$(bird_check "$T/broken-bird-$v.conf")" 1 "bird -p on bird-$v.conf with an undefined table"
 done
 
@@ -130,9 +129,9 @@ $conf"
 }
 
 step "zebra, bgpd and bfdd each take their own lines of frr-bgp.conf"
-cp "$GOLDEN/frr-bgp.conf" "$T/frr-bgp.conf"
+cp "$GOLDEN/frr-bgp.conf" "$CONF_DIR/frr-bgp.conf"
 service_ns fbgp
-start_frr fbgp "$T/frr-bgp.conf" zebra bgpd bfdd
+start_frr fbgp "$CONF_DIR/frr-bgp.conf" zebra bgpd bfdd
 assert_took fbgp zebra "ip import-table 100"
 assert_took fbgp bgpd "router bgp 65001" " bgp router-id 198.51.100.1" " no bgp default ipv4-unicast" \
   " bgp graceful-restart-disable" " neighbor 198.51.100.0 bfd profile fast" \
@@ -149,9 +148,9 @@ assert_not_took fbgp zebra "router bgp" "profile fast"
 assert_not_took fbgp bfdd "route-map" "router bgp"
 
 step "zebra, ospfd, ospf6d and bfdd each take their own lines of frr-ospf.conf"
-cp "$GOLDEN/frr-ospf.conf" "$T/frr-ospf.conf"
+cp "$GOLDEN/frr-ospf.conf" "$CONF_DIR/frr-ospf.conf"
 service_ns fospf
-start_frr fospf "$T/frr-ospf.conf" zebra ospfd ospf6d bfdd
+start_frr fospf "$CONF_DIR/frr-ospf.conf" zebra ospfd ospf6d bfdd
 assert_took fospf zebra "ip import-table 100"
 assert_took fospf ospfd "router ospf" " ospf router-id 198.51.100.1" " redistribute table 100 route-map ANYCAST-4" \
   " ip ospf area 0.0.0.0" " ip ospf network point-to-point" " ip ospf hello-interval 1" \

@@ -21,11 +21,12 @@ pub enum AnycastCommand {
   bird -p -c /etc/netd/anycast-dns.conf
   netd anycast config dns --frr --ospf -c /etc/netd/netd.toml > /etc/netd/anycast-dns.conf
   vtysh -C -f /etc/netd/anycast-dns.conf")]
+    #[command(group(clap::ArgGroup::new("daemon").required(true).args(["bird", "frr"])))]
     Config {
         /// The service: NAME of an [anycast.NAME] section
         name: String,
         /// A config for BIRD 2 (speaker = "bird")
-        #[arg(long, required_unless_present = "frr", conflicts_with = "frr")]
+        #[arg(long)]
         bird: bool,
         /// A config for FRR 8.4: zebra, bgpd or ospfd/ospf6d, bfdd (speaker = "frr")
         #[arg(long)]

@@ -67,14 +67,15 @@ pub enum RenderError {
     #[error("[anycast.{service}] has no prefixes to announce")]
     NoPrefixes { service: String },
     #[error(
-        "[anycast.{service}] has speaker = \"{speaker}\", so its announce routes are where {speaker_name} reads them, not {wanted_name}; \
-         set speaker = \"{wanted}\" to run {wanted_name}, or ask for `{flag}`"
+        "[anycast.{service}] has speaker = \"{speaker}\": {reason}; set speaker = \"{wanted}\" \
+         ({change}) to run {wanted_name}, or ask for `{flag}`"
     )]
     WrongSpeaker {
         service: String,
         speaker: &'static str,
-        speaker_name: &'static str,
+        reason: &'static str,
         wanted: &'static str,
+        change: &'static str,
         wanted_name: &'static str,
         flag: &'static str,
     },

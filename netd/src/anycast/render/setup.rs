@@ -124,24 +124,33 @@ fn safe_name(name: &str) -> Result<(), RenderError> {
 /// never announces a prefix that is an lo address): a config for the other
 /// daemon would announce nothing.
 fn check_speaker(anycast: &Anycast, daemon: Daemon) -> Result<(), RenderError> {
-    let (speaker, speaker_name) = match anycast.speaker {
-        Speaker::Bird => ("bird", "BIRD"),
-        Speaker::Frr => ("frr", "FRR"),
+    let speaker = match anycast.speaker {
+        Speaker::Bird => Daemon::Bird,
+        Speaker::Frr => Daemon::Frr,
     };
-    if speaker == daemon.speaker() {
+    if speaker == daemon {
         return Ok(());
     }
-    let (wanted_name, other) = match daemon {
-        Daemon::Bird => ("BIRD", Daemon::Frr),
-        Daemon::Frr => ("FRR", Daemon::Bird),
+    let (reason, change, wanted_name) = match daemon {
+        Daemon::Frr => (
+            "its prefixes are addresses on lo, which FRR never announces",
+            "and take the prefixes out of loopback",
+            "FRR",
+        ),
+        Daemon::Bird => (
+            "netd places its announce routes for FRR (the IPv6 ones in the main table)",
+            "and put the prefixes in loopback",
+            "BIRD",
+        ),
     };
     Err(RenderError::WrongSpeaker {
         service: anycast.name.clone(),
-        speaker,
-        speaker_name,
+        speaker: speaker.speaker(),
+        reason,
         wanted: daemon.speaker(),
+        change,
         wanted_name,
-        flag: other.flag(),
+        flag: speaker.flag(),
     })
 }
 
