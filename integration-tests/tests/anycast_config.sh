@@ -143,6 +143,10 @@ assert_took fbgp bgpd "router bgp 65001" " bgp router-id 198.51.100.1" " no bgp 
 v6=$(running fbgp bgpd | sed -n '/^ address-family ipv6 unicast$/,/^ exit-address-family$/p')
 assert_contains "$v6" "redistribute kernel route-map ANYCAST-6" "bgpd's IPv6 family"
 assert_not_contains "$v6" "redistribute table" "bgpd's IPv6 family"
+v4=$(running fbgp bgpd | sed -n '/^ address-family ipv4 unicast$/,/^ exit-address-family$/p')
+assert_contains "$v4" "redistribute table 100 route-map ANYCAST-4" "bgpd's IPv4 family"
+assert_not_contains "$v4" "redistribute kernel" "bgpd's IPv4 family"
+assert_not_contains "$v4" "2001:db8:0:1::1" "bgpd's IPv4 family"
 assert_took fbgp bfdd "bfd" " profile fast" "  receive-interval 100" "  transmit-interval 100"
 assert_not_took fbgp zebra "router bgp" "profile fast"
 assert_not_took fbgp bfdd "route-map" "router bgp"

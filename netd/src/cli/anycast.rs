@@ -84,3 +84,58 @@ fn config_text(
     let desired = crate::config::load(path).map_err(CliError::Config)?;
     render(&desired, name, daemon, protocol).map_err(|e| CliError::Usage(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::AnycastCommand;
+    use crate::cli::{Command, parse_from};
+
+    /// The parsed `anycast config`, or parsing's exit code.
+    fn parse(args: &[&str]) -> Result<(String, bool, bool, String), u8> {
+        let cli = parse_from(std::iter::once("netd").chain(args.iter().copied()))
+            .map_err(|stop| stop.code)?;
+        match cli.command {
+            Command::Anycast {
+                command:
+                    AnycastCommand::Config {
+                        name,
+                        frr,
+                        ospf,
+                        config,
+                        ..
+                    },
+            } => Ok((name, frr, ospf, config.display().to_string())),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_daemon_is_required_and_bgp_is_the_default() {
+        let default = crate::cli::args::DEFAULT_CONFIG;
+        assert_eq!(
+            parse(&["anycast", "config", "dns", "--bird"]),
+            Ok(("dns".into(), false, false, default.into()))
+        );
+        assert_eq!(
+            parse(&["anycast", "config", "dns", "--frr", "--ospf"]),
+            Ok(("dns".into(), true, true, default.into()))
+        );
+        for args in [
+            &["anycast", "config", "dns"][..],
+            &["anycast", "config", "dns", "--bird", "--frr"],
+            &["anycast", "config", "dns", "--bird", "--bgp", "--ospf"],
+            &["anycast", "config", "--bird"],
+        ] {
+            assert_eq!(parse(args), Err(2), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_config_may_come_before_the_command() {
+        let (_, _, _, config) =
+            parse(&["-c", "f.toml", "anycast", "config", "dns", "--bird"]).expect("parses");
+        assert_eq!(Path::new(&config), Path::new("f.toml"));
+    }
+}
