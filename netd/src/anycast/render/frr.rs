@@ -195,14 +195,28 @@ fn header(s: &Setup, out: &mut Vec<String>) {
         ),
         "The file must be readable by user frr.".into(),
     ];
+    lines.extend([
+        String::new(),
+        "The routing daemons start once zebra's socket is there: they register".into(),
+        "their BFD sessions with zebra on reading the file and when a session comes".into(),
+        "up, and one sent before they reached zebra is never sent again.".into(),
+    ]);
     for daemon in daemons(s) {
+        let flags = format!("-N {ns} -f {path} -P 0 --log stdout");
         lines.push(String::new());
         lines.push(format!("  [[namespace.{ns}.process]]"));
         lines.push(format!("  name = \"{daemon}\""));
-        lines.push(format!("  command = \"/usr/lib/frr/{daemon}\""));
-        lines.push(format!(
-            "  args = [\"-N\", \"{ns}\", \"-f\", \"{path}\", \"-P\", \"0\", \"--log\", \"stdout\"]"
-        ));
+        if matches!(daemon, "zebra" | "bfdd") {
+            let args: Vec<String> = flags.split(' ').map(|a| format!("\"{a}\"")).collect();
+            lines.push(format!("  command = \"/usr/lib/frr/{daemon}\""));
+            lines.push(format!("  args = [{}]", args.join(", ")));
+        } else {
+            lines.push("  command = \"/bin/sh\"".into());
+            lines.push(format!(
+                "  args = [\"-c\", \"until [ -S /run/frr/{ns}/zserv.api ]; do sleep 0.1; done; \
+                 exec /usr/lib/frr/{daemon} {flags}\"]"
+            ));
+        }
     }
     lines.push(String::new());
     let show = match s.routing {
