@@ -10,6 +10,7 @@
 #   comes back after `rise` passes;
 # - `netd anycast withdraw` holds the state across a netd restart, until
 #   `netd anycast release`;
+# - the periodic resync repairs drift that no event reports (a sysctl);
 # - a route deleted behind netd's back is re-asserted;
 # - `kill -9` of netd leaves the routes; a new netd picks them up with no
 #   deletion at all;
@@ -25,11 +26,15 @@ touch "$T/db-healthy"
 
 cfg=$T/netd.toml
 cat >"$cfg" <<TOML
+[daemon]
+resync_interval = 1
+
 [bridge.br-any]
 addresses = ["10.88.95.1/24"]
 
 [namespace.svc]
 loopback = ["203.0.113.53/32", "2001:db8:53::53/128", "203.0.113.54/32"]
+sysctl = { "net.ipv4.conf.all.arp_ignore" = 1 }
 [[namespace.svc.interface]]
 name = "eth0"
 bridge = "br-any"
@@ -69,7 +74,8 @@ TOML
 announced() { # PREFIX [TABLE]: the announce route is there
   local family=-4
   [[ $1 == *:* ]] && family=-6
-  ip "$family" -n svc route show table "${2:-100}" proto 201 | grep -q "^$1 dev lo"
+  # Not `grep -q`: under pipefail, ip's SIGPIPE would fail the check.
+  ip "$family" -n svc route show table "${2:-100}" proto 201 | grep "^$1 dev lo" >/dev/null
 }
 withdrawn() { ! announced "$@"; }
 web_pid() { "$NETD" status --json | jq -r '.daemon.processes[] | select(.name=="web") | .pid'; }
@@ -128,6 +134,15 @@ run_netd anycast withdraw nosuch
 [[ $RC != 0 ]] || fail "forcing an unknown service must fail"
 assert_contains "$ERR" "no anycast service"
 
+step "the periodic resync (in slices) repairs what no event reports"
+resyncs=$("$NETD" status --json | jq '.daemon.stats.resyncs.count')
+ip netns exec svc sysctl -qw net.ipv4.conf.all.arp_ignore=0
+arp_ignore() { [[ $(ip netns exec svc cat /proc/sys/net/ipv4/conf/all/arp_ignore) == 1 ]]; }
+wait_for 5 "the sysctl repaired by the periodic resync" arp_ignore
+more_resyncs() { (($("$NETD" status --json | jq '.daemon.stats.resyncs.count') > resyncs)); }
+wait_for 5 "another resync counted" more_resyncs
+announced 203.0.113.53 || fail "a resync moved web's announcement"
+
 step "a route deleted behind netd's back is re-asserted"
 ip -n svc route del 203.0.113.54/32 dev lo table 100 proto 201
 wait_for 15 "db re-asserted" announced 203.0.113.54
@@ -174,4 +189,4 @@ step "SIGTERM withdraws first; the prefixes stay served on lo"
 stop_daemon TERM
 assert_eq "$DAEMON_RC" 0 "netd run exit status"
 withdrawn 203.0.113.53 || fail "web still announced after SIGTERM"
-ip -n svc addr show dev lo | grep -q 203.0.113.53 || fail "the anycast address left lo"
+ip -n svc addr show dev lo | grep 203.0.113.53 >/dev/null || fail "the anycast address left lo"

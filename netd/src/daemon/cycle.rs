@@ -86,6 +86,32 @@ impl Daemon {
         self.sync_anycast().await;
     }
 
+    /// The namespaces a periodic sweep reads, slice by slice; None when it
+    /// must be one full converge instead: with --prune (orphans are removed
+    /// only by a full plan), or after a failed read.
+    pub(super) fn sweep_names(&self) -> Option<BTreeSet<String>> {
+        let session = self.session.as_ref()?;
+        if self.source.prune {
+            return None;
+        }
+        let recorded = session.state.namespaces.keys();
+        Some(
+            self.desired
+                .namespaces
+                .keys()
+                .chain(recorded)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// After the last slice of a sweep: what a full resync does besides
+    /// reading and repairing.
+    pub(super) async fn swept(&mut self) {
+        self.stats.resynced();
+        self.sync_anycast().await;
+    }
+
     /// Starts the anycast services whose namespaces are there now, and
     /// follows config changes.
     pub(super) async fn sync_anycast(&mut self) {

@@ -17,6 +17,7 @@ pub mod protocol;
 mod relevance;
 mod requests;
 mod stats;
+mod sweep;
 mod throttle;
 mod watch;
 
@@ -39,6 +40,7 @@ use crate::systemd::Notifier;
 use events::{Dirty, Event};
 use relevance::HostLinks;
 use stats::Stats;
+use sweep::Sweep;
 use throttle::Throttle;
 use watch::Watchers;
 
@@ -295,9 +297,12 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
     let watchdog = crate::systemd::watchdog_interval().map(|d| d / 2);
     let mut next_watchdog = watchdog.map(|d| Instant::now() + d);
     let mut throttle = Throttle::default();
+    let mut sweep = Sweep::default();
     loop {
         let far = Instant::now() + Duration::from_secs(3600);
+        // Events first: a slice of the periodic sweep can wait for them.
         tokio::select! {
+            biased;
             Some(event) = events.recv() => {
                 let dirty = drain(event, &mut events).await;
                 daemon.repair(dirty).await;
@@ -313,10 +318,23 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
                 daemon.notify_status();
             }
             _ = sleep_until(next_resync.into()) => {
-                daemon.resync("periodic resync").await;
-                release_free_memory();
+                match daemon.sweep_names() {
+                    Some(names) => sweep = Sweep::over(names),
+                    None => {
+                        daemon.resync("periodic resync").await;
+                        release_free_memory();
+                    }
+                }
                 next_resync = Instant::now() + daemon.desired.daemon.resync_interval;
                 daemon.notify_status();
+            }
+            Some(slice) = async { sweep.next() }, if sweep.is_active() => {
+                daemon.repair(slice).await;
+                if !sweep.is_active() {
+                    daemon.swept().await;
+                    release_free_memory();
+                    daemon.notify_status();
+                }
             }
             _ = sleep_until(next_watchdog.unwrap_or(far).into()) => {
                 if let Some(n) = &daemon.notifier {
