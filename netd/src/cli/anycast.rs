@@ -1,11 +1,17 @@
-//! `netd anycast …`: the anycast services of the config.
+//! `netd anycast`: the routing sidecar's config for a service; force a
+//! service's announcement for maintenance, and release it.
 
 use std::path::{Path, PathBuf};
 
-use super::CliError;
 use super::args::DEFAULT_CONFIG;
+use super::output::print_json;
+use super::run::{ask_daemon, state_dir};
+use super::{Cli, CliError};
 use crate::anycast::render::{Daemon, Protocol, render};
+use crate::daemon::protocol::{self, AnycastAction, Command, Request};
 
+/// Anycast services: the routing sidecar's config, and forced states in
+/// the running daemon.
 #[derive(Debug, clap::Subcommand)]
 pub enum AnycastCommand {
     /// Print the routing daemon's config for a service, to run in its namespace
@@ -40,13 +46,49 @@ pub enum AnycastCommand {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// Withdraw a service whatever its checks say, until `release`. Kept
+    /// across restarts of netd.
+    #[command(after_help = "Example:\n  netd anycast withdraw dns     # drain before maintenance")]
+    Withdraw {
+        service: String,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Announce a service whatever its checks say, until `release`. Kept
+    /// across restarts of netd.
+    #[command(after_help = "Example:\n  netd anycast announce dns")]
+    Announce {
+        service: String,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let the checks decide again.
+    #[command(after_help = "Example:\n  netd anycast release dns")]
+    Release {
+        service: String,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl AnycastCommand {
-    /// The config file the command reads, for `netd -c FILE anycast …`.
-    pub(super) fn config_mut(&mut self) -> &mut PathBuf {
+    pub(crate) fn json(&self) -> bool {
         match self {
-            AnycastCommand::Config { config, .. } => config,
+            AnycastCommand::Config { .. } => false,
+            AnycastCommand::Withdraw { json, .. }
+            | AnycastCommand::Announce { json, .. }
+            | AnycastCommand::Release { json, .. } => *json,
+        }
+    }
+
+    /// The config file the command reads, for `netd -c FILE anycast …`.
+    pub(super) fn config_mut(&mut self) -> Option<&mut PathBuf> {
+        match self {
+            AnycastCommand::Config { config, .. } => Some(config),
+            _ => None,
         }
     }
 
@@ -56,8 +98,8 @@ impl AnycastCommand {
     }
 }
 
-pub fn run(command: &AnycastCommand) -> Result<u8, CliError> {
-    match command {
+pub async fn run(cli: &Cli, command: &AnycastCommand) -> Result<u8, CliError> {
+    let (service, action, json) = match command {
         AnycastCommand::Config {
             name,
             frr,
@@ -67,12 +109,39 @@ pub fn run(command: &AnycastCommand) -> Result<u8, CliError> {
         } => {
             let daemon = if *frr { Daemon::Frr } else { Daemon::Bird };
             let protocol = if *ospf { Protocol::Ospf } else { Protocol::Bgp };
-            config_text(config, name, daemon, protocol).map(|text| {
-                print!("{text}");
-                0
-            })
+            let text = config_text(config, name, daemon, protocol)?;
+            print!("{text}");
+            return Ok(0);
+        }
+        AnycastCommand::Withdraw { service, json } => (service, AnycastAction::Withdraw, *json),
+        AnycastCommand::Announce { service, json } => (service, AnycastAction::Announce, *json),
+        AnycastCommand::Release { service, json } => (service, AnycastAction::Release, *json),
+    };
+    let mut request = Request::new(Command::Anycast);
+    request.service = Some(service.clone());
+    request.action = Some(action);
+    let Some(answer) = ask_daemon(cli, &request).await? else {
+        return Err(CliError::Runtime(format!(
+            "no netd daemon is running (no socket at {}); anycast services live in `netd run`",
+            protocol::socket_path(&state_dir(cli)).display()
+        )));
+    };
+    if answer["ok"] != true {
+        let message = answer["error"].as_str().unwrap_or("the daemon refused");
+        return Err(CliError::Runtime(message.to_string()));
+    }
+    if json {
+        print_json(&answer);
+    } else {
+        match action {
+            AnycastAction::Release => println!("{service}: released; its checks decide again"),
+            _ => println!(
+                "{service}: forced to {} until `netd anycast release {service}`",
+                action.as_str()
+            ),
         }
     }
+    Ok(0)
 }
 
 fn config_text(

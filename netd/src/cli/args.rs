@@ -156,9 +156,10 @@ Under systemd, use examples/systemd/netd.service (Type=notify).")]
         #[arg(long)]
         json: bool,
     },
-    /// Health-checked anycast services: the routing daemon's config
+    /// Anycast services: the routing sidecar's config, and forcing or
+    /// releasing an announcement in the running daemon.
     #[command(
-        after_help = "Examples:\n  netd anycast config dns --bird > /etc/netd/anycast-dns.conf\n  netd anycast config dns --frr --ospf"
+        after_help = "Examples:\n  netd anycast config dns --bird > /etc/netd/anycast-dns.conf\n  netd anycast withdraw dns\n  netd anycast release dns"
     )]
     Anycast {
         #[command(subcommand)]
