@@ -152,9 +152,26 @@ if grep -q "^Deleted.*203.0.113.5[34]" "$T/monitor"; then
 fi
 announced 203.0.113.53 || fail "web not announced after the restart"
 
+step "a reload that drops a prefix and a service removes their routes only"
+sed -i -e 's|prefixes = \["203.0.113.53/32", "2001:db8:53::53/128"\]|prefixes = ["203.0.113.53/32"]|' \
+  -e '/^\[anycast.db\]/,$d' "$cfg"
+ip -n svc monitor route >"$T/monitor2" 2>&1 &
+mon=$!
+sleep 0.2
+run_netd reload
+assert_eq "$RC" 0 "reload"
+wait_for 5 "web's IPv6 route removed" withdrawn 2001:db8:53::53
+wait_for 5 "db withdrawn" withdrawn 203.0.113.54
+sleep 0.5
+kill "$mon"
+if grep -q "^Deleted.*203.0.113.53" "$T/monitor2"; then
+  cat "$T/monitor2" >&2
+  fail "the reload flapped web's IPv4 route"
+fi
+announced 203.0.113.53 || fail "web's IPv4 route left with the reload"
+
 step "SIGTERM withdraws first; the prefixes stay served on lo"
 stop_daemon TERM
 assert_eq "$DAEMON_RC" 0 "netd run exit status"
 withdrawn 203.0.113.53 || fail "web still announced after SIGTERM"
-withdrawn 2001:db8:53::53 || fail "web (v6) still announced after SIGTERM"
 ip -n svc addr show dev lo | grep -q 203.0.113.53 || fail "the anycast address left lo"

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use super::announcer::Announcer;
 use super::check::InNamespace;
 use super::forced;
-use super::routes::announce_routes;
+use super::routes::{ServiceRoute, announce_routes, serve_routes};
 use super::service::{Board, Command, Service};
 use super::status::ServiceStatus;
 use super::verdict::{Forced, ServiceHealth};
@@ -64,7 +64,13 @@ impl AnycastRuntime {
             .cloned()
             .collect();
         for name in gone {
-            self.stop_one(&name, true).await;
+            let everything = self.running.get(&name).map(|r| all_routes(&r.config));
+            self.stop_one(
+                &name,
+                everything.unwrap_or_default(),
+                "removed from the config",
+            )
+            .await;
             self.metrics.forget_anycast(&name);
             if let Ok(mut board) = self.board.write() {
                 board.remove(&name);
@@ -74,7 +80,16 @@ impl AnycastRuntime {
         for (name, config) in &desired.anycast {
             match self.running.get(name) {
                 Some(r) if r.config == *config && !r.task.is_finished() => continue,
-                Some(_) => self.stop_one(name, false).await,
+                Some(r) => {
+                    // Picked up by the new task, but for what the new
+                    // config no longer has.
+                    let kept = all_routes(config);
+                    let stale = all_routes(&r.config)
+                        .into_iter()
+                        .filter(|route| !kept.contains(route))
+                        .collect();
+                    self.stop_one(name, stale, "its config changed").await;
+                }
                 None => {}
             }
             if let Err(e) = self.start_one(config, registry).await {
@@ -134,12 +149,20 @@ impl AnycastRuntime {
         Ok(())
     }
 
-    async fn stop_one(&mut self, name: &str, withdraw: bool) {
+    async fn stop_one(&mut self, name: &str, remove: Vec<ServiceRoute>, reason: &str) {
         let Some(r) = self.running.remove(name) else {
             return;
         };
         let (done, wait) = oneshot::channel();
-        if r.tx.send(Command::Stop { withdraw, done }).is_ok() {
+        let reason = reason.to_string();
+        if r.tx
+            .send(Command::Stop {
+                remove,
+                reason,
+                done,
+            })
+            .is_ok()
+        {
             let _ = wait.await;
         }
         let _ = r.task.await;
@@ -204,17 +227,32 @@ impl AnycastRuntime {
     /// On SIGTERM/SIGINT: services with `withdraw_on_exit` withdraw before
     /// the processes stop; the others keep announcing.
     pub async fn stop(&mut self) {
-        let names: Vec<(String, bool)> = self
+        let names: Vec<(String, Vec<ServiceRoute>)> = self
             .running
             .iter()
-            .map(|(n, r)| (n.clone(), r.config.withdraw_on_exit))
+            .map(|(n, r)| {
+                let withdraw = r.config.withdraw_on_exit;
+                let routes = if withdraw {
+                    announce_routes(&r.config)
+                } else {
+                    Vec::new()
+                };
+                (n.clone(), routes)
+            })
             .collect();
-        for (name, withdraw) in names {
-            self.stop_one(&name, withdraw).await;
+        for (name, routes) in names {
+            self.stop_one(&name, routes, "netd is stopping").await;
         }
     }
 
     pub fn status(&self) -> BTreeMap<String, ServiceStatus> {
         self.board.read().map(|b| b.clone()).unwrap_or_default()
     }
+}
+
+/// Every route netd keeps for a service: announce and serving routes.
+fn all_routes(service: &Anycast) -> Vec<ServiceRoute> {
+    let mut routes = announce_routes(service);
+    routes.extend(serve_routes(service));
+    routes
 }

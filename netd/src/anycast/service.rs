@@ -17,7 +17,7 @@ use tokio::time::sleep_until;
 use super::announcer::Announcer;
 use super::check::{InNamespace, Probe, probe};
 use super::health::Direction;
-use super::routes::{announce_routes, serve_routes};
+use super::routes::{ServiceRoute, announce_routes, serve_routes};
 use super::status::{ServiceStatus, Transition, epoch, shown};
 use super::verdict::{Forced, ServiceHealth};
 use crate::metrics::Metrics;
@@ -34,9 +34,11 @@ pub enum Command {
     Force(Option<Forced>),
     /// The tied process (re)started; its pidfd becomes readable when it ends.
     ProcessStarted(AsyncFd<OwnedFd>),
-    /// Stop the task, withdrawing first when asked.
+    /// Stop the task, first deleting `remove` (announce routes when
+    /// withdrawing, routes a new config no longer has).
     Stop {
-        withdraw: bool,
+        remove: Vec<ServiceRoute>,
+        reason: String,
         done: oneshot::Sender<()>,
     },
 }
@@ -99,10 +101,8 @@ impl Service {
                         run.s.health.on_process_start(Instant::now());
                         run.settle().await;
                     }
-                    Some(Command::Stop { withdraw, done }) => {
-                        if withdraw && run.s.announced {
-                            run.write(false, "netd is stopping").await;
-                        }
+                    Some(Command::Stop { remove, reason, done }) => {
+                        run.remove(&remove, &reason).await;
                         let _ = done.send(());
                         return;
                     }
@@ -213,6 +213,21 @@ impl Run {
             }
         }
         self.publish();
+    }
+
+    /// Deletes routes as the task stops; a withdrawal among them is logged
+    /// and counted as one.
+    async fn remove(&mut self, routes: &[ServiceRoute], reason: &str) {
+        if routes.is_empty() {
+            return;
+        }
+        let announce = announce_routes(&self.s.config);
+        if self.s.announced && announce.iter().all(|r| routes.contains(r)) {
+            self.write(false, reason).await;
+        }
+        if let Err(e) = self.s.announcer.delete(routes).await {
+            tracing::warn!(service = self.s.config.name, "cannot remove routes: {e}");
+        }
     }
 
     /// Writes what the service should have again: the serving routes, and

@@ -1,5 +1,6 @@
-//! `netd anycast`: the routing sidecar's config for a service; force a
-//! service's announcement for maintenance, and release it.
+//! `netd anycast …`: the routing daemon's config for a service, read from
+//! the config file; and, through the running daemon, forcing a service's
+//! announcement for maintenance and releasing it.
 
 use std::path::{Path, PathBuf};
 
@@ -10,8 +11,6 @@ use super::{Cli, CliError};
 use crate::anycast::render::{Daemon, Protocol, render};
 use crate::daemon::protocol::{self, AnycastAction, Command, Request};
 
-/// Anycast services: the routing sidecar's config, and forced states in
-/// the running daemon.
 #[derive(Debug, clap::Subcommand)]
 pub enum AnycastCommand {
     /// Print the routing daemon's config for a service, to run in its namespace
@@ -75,15 +74,6 @@ pub enum AnycastCommand {
 }
 
 impl AnycastCommand {
-    pub(crate) fn json(&self) -> bool {
-        match self {
-            AnycastCommand::Config { .. } => false,
-            AnycastCommand::Withdraw { json, .. }
-            | AnycastCommand::Announce { json, .. }
-            | AnycastCommand::Release { json, .. } => *json,
-        }
-    }
-
     /// The config file the command reads, for `netd -c FILE anycast …`.
     pub(super) fn config_mut(&mut self) -> Option<&mut PathBuf> {
         match self {
@@ -95,6 +85,15 @@ impl AnycastCommand {
     /// Whether the command only reads the config (and so needs no root).
     pub fn reads_only(&self) -> bool {
         matches!(self, AnycastCommand::Config { .. })
+    }
+
+    pub(crate) fn json(&self) -> bool {
+        match self {
+            AnycastCommand::Config { .. } => false,
+            AnycastCommand::Withdraw { json, .. }
+            | AnycastCommand::Announce { json, .. }
+            | AnycastCommand::Release { json, .. } => *json,
+        }
     }
 }
 
@@ -109,16 +108,27 @@ pub async fn run(cli: &Cli, command: &AnycastCommand) -> Result<u8, CliError> {
         } => {
             let daemon = if *frr { Daemon::Frr } else { Daemon::Bird };
             let protocol = if *ospf { Protocol::Ospf } else { Protocol::Bgp };
-            let text = config_text(config, name, daemon, protocol)?;
-            print!("{text}");
-            return Ok(0);
+            return config_text(config, name, daemon, protocol).map(|text| {
+                print!("{text}");
+                0
+            });
         }
         AnycastCommand::Withdraw { service, json } => (service, AnycastAction::Withdraw, *json),
         AnycastCommand::Announce { service, json } => (service, AnycastAction::Announce, *json),
         AnycastCommand::Release { service, json } => (service, AnycastAction::Release, *json),
     };
+    force(cli, service, action, json).await
+}
+
+/// Asks the running daemon to force or release a service's state.
+async fn force(
+    cli: &Cli,
+    service: &str,
+    action: AnycastAction,
+    json: bool,
+) -> Result<u8, CliError> {
     let mut request = Request::new(Command::Anycast);
-    request.service = Some(service.clone());
+    request.service = Some(service.to_string());
     request.action = Some(action);
     let Some(answer) = ask_daemon(cli, &request).await? else {
         return Err(CliError::Runtime(format!(

@@ -156,8 +156,8 @@ Under systemd, use examples/systemd/netd.service (Type=notify).")]
         #[arg(long)]
         json: bool,
     },
-    /// Anycast services: the routing sidecar's config, and forcing or
-    /// releasing an announcement in the running daemon.
+    /// Health-checked anycast services: the routing daemon's config, and
+    /// forcing a service's announcement in the running daemon
     #[command(
         after_help = "Examples:\n  netd anycast config dns --bird > /etc/netd/anycast-dns.conf\n  netd anycast withdraw dns\n  netd anycast release dns"
     )]
