@@ -214,6 +214,29 @@ done
 netd_ok anycast config dns --bird -c "$T/bird.toml"
 assert_eq "$OUT" "$(cat "$T/cli-bird-bgp.conf")" "the default protocol (BGP)"
 
+step "single-family services: the configs of an IPv4-only and an IPv6-only service validate too"
+for fam in 4 6; do
+  keep=$([[ $fam == 4 ]] && echo '203.0.113.53/32' || echo '2001:db8:53::53/128')
+  neighbor=$([[ $fam == 4 ]] && echo '198.51.100.0' || echo '2001:db8:0:1::1')
+  for daemon in bird frr; do
+    sed -e "s|^prefixes = .*|prefixes = [\"$keep\"]|" -e "s|^neighbors = .*|neighbors = [\"$neighbor\"]|" \
+      "$T/$daemon.toml" >"$T/v$fam-$daemon.toml"
+    for v in bgp ospf; do
+      netd_ok anycast config dns "--$daemon" "--$v" -c "$T/v$fam-$daemon.toml"
+      printf '%s\n' "$OUT" >"$T/v$fam-$daemon-$v.conf"
+      if [[ $daemon == bird ]]; then
+        assert_eq "$(bird_check "$T/v$fam-$daemon-$v.conf")" 0 "bird -p, IPv$fam only, $v"
+      else
+        assert_eq "$(vtysh_check "$T/v$fam-$daemon-$v.conf")" 0 "vtysh -C, IPv$fam only, $v"
+      fi
+      other=$([[ $fam == 4 ]] && echo 'ipv6\|ospf6' ||
+        echo 'address-family ipv4\|ipv4 table\|ipv4 {\|import-table\|ip ospf\|^router ospf$\|^ip prefix-list')
+      ! grep -v '^[#!]' "$T/v$fam-$daemon-$v.conf" | grep -q "$other" ||
+        fail "the IPv$fam-only $daemon $v config has lines of the other family"
+    done
+  done
+done
+
 step "the examples' services render, validate, and run as the header says"
 # header_runs FILE COMMENT: the header's process lines (command/args/caps).
 header_runs() { sed -n "s/^$2   \(command\|args\|capabilities\) = /\1 = /p" "$1"; }

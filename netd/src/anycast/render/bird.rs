@@ -46,9 +46,13 @@ pub(super) fn render(s: &Setup) -> String {
     }
     if s.bfd {
         out.push(String::new());
-        out.push(
-            "# A frozen speaker or a dead link is found in 0.3 s, not the 240 s hold time.".into(),
-        );
+        let otherwise = match s.routing {
+            Routing::Bgp { .. } => "the 240 s hold time",
+            Routing::Ospf { .. } => "the 3 s dead interval",
+        };
+        out.push(format!(
+            "# A frozen speaker or a dead link is found in 0.3 s, not {otherwise}."
+        ));
         out.push("protocol bfd {".into());
         for name in s.bfd_interfaces() {
             out.push(format!(
