@@ -52,6 +52,7 @@ bg_pid() {
   local name=$1
   shift
   "$@" >"$T/$name.log" 2>&1 &
+  disown
   echo $! >"$ANY_PIDS/$name"
 }
 kill_pidfiles() {
