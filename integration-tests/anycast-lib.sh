@@ -332,9 +332,17 @@ uplink_master() { ip -n "h$1" -j link show "u-$(any_lc "$1")" | jq -r '.[0].mast
 
 # dnsmasq_pid X: the pid dnsmasq in host X wrote at its start.
 dnsmasq_pid() { cat "$(hdir "$1")/dnsmasq.pid" 2>/dev/null; }
+# dnsmasq_new X [OLD_PID]: host X runs a dnsmasq, other than OLD_PID.
+dnsmasq_new() {
+  local p
+  p=$(dnsmasq_pid "$1") || return 1
+  [[ -n $p && $p != "${2:-}" ]] && kill -0 "$p" 2>/dev/null
+}
 
 # anycast_state X: host X's `.anycast.dns` from `netd status --json`.
-anycast_state() { hnetd "$1" status --json | jq -c '.anycast.dns // empty'; }
+anycast_state() {
+  hnetd "$1" status --json -c "$(hdir "$1")/netd.toml" | jq -c '.anycast.dns // empty'
+}
 announced() { [[ $(anycast_state "$1" | jq -r '.announced') == true ]]; }
 
 # any_up [TIED]: topology, every host's netd, uplinks enslaved; waits for

@@ -70,7 +70,7 @@ latency() { # SPEAKER: appends "speaker what ms" lines to $T/lat
     pid=$(dnsmasq_pid A)
     gone_after kill -9 "$pid" | sed "s/^/$sp exit /" >>"$T/lat" || note "run $i: exit not withdrawn"
     rm -f "$(hdir A)/dnsmasq.pid"
-    wait_for 10 "dnsmasq restarted" test -n "$(dnsmasq_pid A)"
+    wait_for 10 "dnsmasq restarted" dnsmasq_new A "$pid"
     wait_for 10 "hA back" has_path A 4
     sleep 0.5
     pid=$(dnsmasq_pid A)
@@ -80,11 +80,15 @@ latency() { # SPEAKER: appends "speaker what ms" lines to $T/lat
     sleep 0.5
     note "run $i/$RUNS done"
   done
-  kill -9 "$(cat "$ANY_PIDS/netd-hA")" "$(cat "$ANY_PIDS/upstream-bird")" "$(cat "$ANY_PIDS/monitor")"
-  sleep 0.5
-  timeout 30 "$NETD" --netns-dir /run/hA/netns --state-dir /run/hA/netd destroy --all >/dev/null 2>&1 || true
+  # SIGTERM: netd withdraws, then stops the sidecar and dnsmasq.
+  pid=$(cat "$ANY_PIDS/netd-hA")
+  kill -TERM "$pid"
+  wait_for 20 "netd in hA to stop" eval "! kill -0 $pid"
+  kill -9 "$(cat "$ANY_PIDS/upstream-bird")" "$(cat "$ANY_PIDS/monitor")"
+  hnetd A destroy --all >/dev/null 2>&1 || true
   for ns in upstream any-client hA; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf /run/hA
+  rm -rf /run/frr/hA
+  rm -rf /run/hA 2>/dev/null || true
 }
 
 cpu_config() { # N services, one namespace each, on one bridge
@@ -124,7 +128,8 @@ cpu() {
   DAEMON_PID=$pid
   wait_ready 120
   count() { "$NETD" status --json | jq '[.anycast[]? | select(.announced)] | length'; }
-  wait_for 60 "all $SERVICES services announced" test "$(count)" -ge "$SERVICES"
+  all_announced() { (($(count) >= SERVICES)); }
+  wait_for 60 "all $SERVICES services announced" all_announced
   sleep 3
   t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   sleep "$CPU_SECONDS"

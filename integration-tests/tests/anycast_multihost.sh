@@ -123,7 +123,7 @@ old=$(dnsmasq_pid A)
 mark=$(mon_lines)
 ANY_DNSMASQ_TTL=2 write_host A
 hnetd A reload >/dev/null
-wait_for 10 "a new dnsmasq pid in hA" test "$(dnsmasq_pid A)" != "$old"
+wait_for 10 "a new dnsmasq pid in hA" dnsmasq_new A "$old"
 sleep 3
 note "dnsmasq pid $old -> $(dnsmasq_pid A)"
 assert_eq "$(mon_changes "$mark")" "" "upstream route events while dnsmasq was recreated"
