@@ -59,7 +59,7 @@ first_probe_after() {
   local pat="> $ANY4.53:"
   [[ ${2:-} == answer ]] && pat="$ANY4.53 >"
   awk -v t="$1" -v pat="$pat" 'index($0, pat) && $1 ~ /^[0-9]+\.[0-9]+$/ {
-      split($1, p, "."); us = p[1] * 1000000 + p[2]; if (us > t) { print us; exit } }' "$T/probes.log"
+      split($1, p, "."); us = p[1] * 1000000 + p[2]; if (us > t) { printf "%.0f\n", us; exit } }' "$T/probes.log"
 }
 
 # digs_ok NAME GONE_US: of the client's queries, only those sent before
