@@ -1,6 +1,7 @@
 //! netd: long-lived network namespaces, bridges and links, converged from a
 //! TOML file. The pipeline is config → model → observe → plan → apply.
 
+pub mod anycast;
 pub mod apply;
 pub mod cli;
 pub mod config;

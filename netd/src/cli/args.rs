@@ -156,6 +156,13 @@ Under systemd, use examples/systemd/netd.service (Type=notify).")]
         #[arg(long)]
         json: bool,
     },
+    /// Anycast services of the running daemon: force or release their
+    /// announcement.
+    #[command(after_help = "Examples:\n  netd anycast withdraw dns\n  netd anycast release dns")]
+    Anycast {
+        #[command(subcommand)]
+        command: super::anycast::AnycastCommand,
+    },
     /// Run a command inside a namespace; /etc/netns/NAME/* replace the same files in /etc, as with `ip netns exec`.
     #[command(after_help = "Example:\n  netd exec web -- ip -br addr")]
     Exec {

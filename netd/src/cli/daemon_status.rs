@@ -59,4 +59,50 @@ pub(super) fn print(daemon: &Value) {
             text(&p["uptime_seconds"]),
         );
     }
+    print_anycast(daemon);
+}
+
+/// One line per anycast service, then one per check.
+fn print_anycast(daemon: &Value) {
+    let Some(services) = daemon["anycast"].as_object() else {
+        return;
+    };
+    for (name, s) in services {
+        let state = if s["announced"] == true {
+            "announced"
+        } else {
+            "withdrawn"
+        };
+        let forced = s["forced"]
+            .as_str()
+            .map(|f| format!(" (forced: {f})"))
+            .unwrap_or_default();
+        println!(
+            "  anycast {name} in {}: {state}{forced}: {}",
+            text(&s["namespace"]),
+            text(&s["reason"]),
+        );
+        if let Some(t) = s["last_transition"].as_object() {
+            println!(
+                "    last {} at {}: {}",
+                text(&t["to"]),
+                text(&t["at"]),
+                text(&t["reason"])
+            );
+        }
+        for c in s["checks"].as_array().into_iter().flatten() {
+            println!(
+                "    check {} {} (passes {}/{}, failures {}/{}) last {} in {} ms: {}",
+                text(&c["check"]),
+                text(&c["state"]),
+                text(&c["passes"]),
+                text(&c["rise"]),
+                text(&c["failures"]),
+                text(&c["fall"]),
+                if c["last_ok"] == true { "pass" } else { "fail" },
+                text(&c["last_latency_ms"]),
+                text(&c["last_detail"]),
+            );
+        }
+    }
 }

@@ -21,6 +21,7 @@ macro_rules! eprintln {
     };
 }
 
+mod anycast;
 mod args;
 mod check;
 mod converge;
@@ -144,6 +145,7 @@ fn wants_json(command: &Command) -> bool {
         | Command::Destroy { json, .. }
         | Command::Reload { json } => *json,
         Command::Firewall { command } => command.json(),
+        Command::Anycast { command } => command.json(),
         Command::Exec { .. } | Command::Run { .. } => false,
     }
 }
@@ -185,6 +187,7 @@ async fn run_command(cli: &Cli) -> Result<u8, CliError> {
         Command::Firewall { command } => firewall::run(cli, command).await,
         Command::Run { config, prune } => run::run(cli, config, *prune).await,
         Command::Reload { json } => run::reload(cli, *json).await,
+        Command::Anycast { command } => anycast::run(cli, command).await,
         Command::Exec { .. } => Err(CliError::Usage(
             "exec is handled before the runtime starts".into(),
         )),

@@ -83,6 +83,16 @@ impl Daemon {
             tracing::error!(why, error = %e, "cannot converge; trying again at the next resync");
             self.stats.last_error = Some(e.to_string());
         }
+        self.sync_anycast().await;
+    }
+
+    /// Starts the anycast services whose namespaces are there now, and
+    /// follows config changes.
+    pub(super) async fn sync_anycast(&mut self) {
+        self.anycast
+            .sync(&self.desired, self.engine.registry())
+            .await;
+        self.anycast.process_pids(&self.supervisor.running_pids());
     }
 
     fn cycle_done(&mut self, ok: bool, what: &str) {

@@ -28,6 +28,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 
+use crate::anycast::AnycastRuntime;
 use crate::config::ConfigErrors;
 use crate::engine::{Engine, EngineError, Session};
 use crate::metrics::Metrics;
@@ -102,6 +103,7 @@ pub struct Daemon {
     restarts_counted: std::collections::HashMap<(String, String), u32>,
     /// The running processes as last recorded for a later netd.
     recorded: Vec<(crate::supervise::Key, i32, String)>,
+    anycast: AnycastRuntime,
 }
 
 /// The config's host link names, for the host watcher.
@@ -249,6 +251,8 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
         mounts_watch::start(event_tx.clone()).map_err(setup("cannot watch the mount table"))?;
     let desired_metrics = desired.daemon.metrics;
     let netns_dir = desired.netns_dir.clone();
+    let state_dir = desired.state_dir.clone();
+    let anycast_metrics = metrics.clone();
     let mut daemon = Daemon {
         source,
         desired,
@@ -268,6 +272,7 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
         supervisor: Supervisor::new(netns_dir),
         restarts_counted: Default::default(),
         recorded: Vec::new(),
+        anycast: AnycastRuntime::new(state_dir, anycast_metrics),
     };
     daemon.notify_status();
     daemon.resync("start").await;
@@ -275,6 +280,7 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
     // Processes start once their namespaces are there.
     let (adopted_tx, mut adopted_exits) = mpsc::unbounded_channel();
     daemon.adopt_processes(&adopted_tx);
+    daemon.sync_anycast().await;
     daemon.ready = true;
     tracing::info!(
         namespaces = daemon.watchers.len(),
@@ -341,6 +347,9 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
     if let Some(n) = &daemon.notifier {
         let _ = n.stopping();
     }
+    // Withdrawn before the processes stop, so that no traffic is drawn to
+    // a service that is going away.
+    daemon.anycast.stop().await;
     daemon.supervisor.stop_all().await;
     tracing::info!("stopping; namespaces, links, addresses and rules stay in place");
     if let Some(task) = metrics_task {

@@ -2,32 +2,17 @@
 //! (adopting those an earlier netd left running), recording them for a
 //! later netd, and keeping the metrics in step with what the supervisor did.
 
-use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::Instant;
 
-use tokio::io::Interest;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::Daemon;
-use crate::supervise::{self, Key};
-
-/// A pidfd: readable once the process has ended, whoever its parent is.
-fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
-    // SAFETY: a syscall with plain integer arguments; the fd it returns is
-    // owned by nobody else.
-    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor from the kernel, owned from here on.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
+use crate::supervise::{self, Key, exit_watch};
 
 /// Tells the loop when an adopted process ends: it is not netd's child, so
 /// no SIGCHLD comes.
 fn watch_exit(pid: i32, tx: UnboundedSender<i32>) {
-    let registered = pidfd_open(pid).and_then(|fd| super::fd::register(fd, Interest::READABLE));
+    let registered = exit_watch(pid);
     match registered {
         Ok(fd) => {
             tokio::spawn(async move {
@@ -99,6 +84,7 @@ impl Daemon {
             *counted = p.restarts;
         }
         self.record_processes();
+        self.anycast.process_pids(&self.supervisor.running_pids());
         self.restarts_counted.retain(|(ns, name), _| {
             let kept = statuses
                 .iter()

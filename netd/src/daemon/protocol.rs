@@ -23,6 +23,26 @@ pub enum Command {
     Status,
     Reload,
     Apply,
+    /// Force or release an anycast service's state.
+    Anycast,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnycastAction {
+    Announce,
+    Withdraw,
+    Release,
+}
+
+impl AnycastAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnycastAction::Announce => "announce",
+            AnycastAction::Withdraw => "withdraw",
+            AnycastAction::Release => "release",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +57,11 @@ pub struct Request {
     /// file than its own rather than converge to the wrong one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<PathBuf>,
+    /// anycast: the service and what to do with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<AnycastAction>,
 }
 
 impl Request {
@@ -46,6 +71,8 @@ impl Request {
             command,
             prune: false,
             config: None,
+            service: None,
+            action: None,
         }
     }
 

@@ -5,10 +5,30 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::protocol::{self, Command, Request};
+use super::protocol::{self, AnycastAction, Command, Request};
+use crate::anycast::Forced;
 use super::{Daemon, nft_watch, outcome_json, stats};
 
 impl Daemon {
+    /// `netd anycast announce|withdraw|release NAME`.
+    fn force_anycast(&mut self, request: &Request) -> Value {
+        let (Some(service), Some(action)) = (&request.service, request.action) else {
+            return protocol::error_reply("an anycast request names a service and an action");
+        };
+        let forced = match action {
+            AnycastAction::Announce => Some(Forced::Announce),
+            AnycastAction::Withdraw => Some(Forced::Withdraw),
+            AnycastAction::Release => None,
+        };
+        match self.anycast.force(service, forced) {
+            Ok(()) => {
+                tracing::info!(service, "anycast {}", action.as_str());
+                protocol::reply(json!({ "service": service, "action": action.as_str() }))
+            }
+            Err(e) => protocol::error_reply(&e),
+        }
+    }
+
     pub(super) fn status(&self) -> Value {
         json!({
             "daemon": {
@@ -20,6 +40,7 @@ impl Daemon {
                 "watching": { "namespaces": self.watchers.len() },
                 "stats": self.stats.to_json(),
                 "processes": self.supervisor.status(Instant::now()),
+                "anycast": self.anycast.status(),
             }
         })
     }
@@ -56,6 +77,7 @@ impl Daemon {
         }
         let converged = self.converge("reload", prune || self.source.prune).await;
         self.set_processes();
+        self.sync_anycast().await;
         match converged {
             Ok((plan, report)) => protocol::reply(outcome_json(&plan, &report)),
             Err(e) => {
@@ -81,6 +103,7 @@ impl Daemon {
                 ))
             }
             Command::Reload | Command::Apply => self.reload(request.prune).await,
+            Command::Anycast => self.force_anycast(&request),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! records as things happen; a scrape only encodes what is there, so it costs
 //! nothing while nobody asks.
 
+mod anycast;
 mod family;
 mod http;
 mod serve;
@@ -115,6 +116,7 @@ pub struct Metrics {
     restarts: Sorted<ProcessLabels, Counter>,
     process_state: Sorted<ProcessStateLabels, Gauge>,
     namespace_state: Sorted<NamespaceStateLabels, Gauge>,
+    anycast: anycast::AnycastMetrics,
 }
 
 impl Default for Metrics {
@@ -133,6 +135,7 @@ impl Metrics {
             restarts: Sorted::new(Counter::default),
             process_state: Sorted::new(Gauge::default),
             namespace_state: Sorted::new(Gauge::default),
+            anycast: anycast::AnycastMetrics::default(),
         };
         // Every scope and result from the start, so that rate() and
         // increase() see the first reconcile as an increase from zero.
@@ -173,6 +176,7 @@ impl Metrics {
             "1 for the state a namespace is in, 0 for the others",
             m.namespace_state.clone(),
         );
+        m.anycast.register(r);
         r.register(
             "build",
             "The version of the running netd",

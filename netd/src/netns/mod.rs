@@ -11,7 +11,7 @@ pub use pin::{
     unpin,
 };
 pub use registry::{NsHandle, Registry, RegistryError, sysctl_path};
-pub use worker::{NsWorker, WorkerError};
+pub use worker::{NsWorker, Target, WorkerError};
 
 /// Raise the open-file soft limit to the hard limit: netd keeps one namespace
 /// fd and one netlink socket per namespace, which is past the usual 1024 soft

@@ -25,6 +25,7 @@ mod ids;
 mod machine;
 mod os;
 mod output;
+mod pidfd;
 mod runner;
 #[cfg(test)]
 mod runner_tests;
@@ -37,5 +38,6 @@ pub use backoff::{Backoff, RestartPolicy};
 pub use caps::Capability;
 pub use etc_netns::MountPlan;
 pub use machine::{Action, Exit, Phase, Process, ProcessSpec};
+pub use pidfd::exit_watch;
 pub use runner::{Key, ProcessStatus, Supervisor, become_subreaper, launch};
 pub use spawn::{SpawnError, open_pin};
