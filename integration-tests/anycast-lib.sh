@@ -339,9 +339,9 @@ dnsmasq_new() {
   [[ -n $p && $p != "${2:-}" ]] && kill -0 "$p" 2>/dev/null
 }
 
-# anycast_state X: host X's `.anycast.dns` from `netd status --json`.
+# anycast_state X: host X's `.daemon.anycast.dns` from `netd status --json`.
 anycast_state() {
-  hnetd "$1" status --json -c "$(hdir "$1")/netd.toml" | jq -c '.anycast.dns // empty'
+  hnetd "$1" status --json -c "$(hdir "$1")/netd.toml" | jq -c '.daemon.anycast.dns // empty'
 }
 announced() { [[ $(anycast_state "$1" | jq -r '.announced') == true ]]; }
 

@@ -127,7 +127,7 @@ cpu() {
   pid=$(cat "$ANY_PIDS/netd-cpu")
   DAEMON_PID=$pid
   wait_ready 120
-  count() { "$NETD" status --json | jq '[.anycast[]? | select(.announced)] | length'; }
+  count() { "$NETD" status --json | jq '[.daemon.anycast[]? | select(.announced)] | length'; }
   all_announced() { (($(count) >= SERVICES)); }
   wait_for 60 "all $SERVICES services announced" all_announced
   sleep 3
