@@ -80,6 +80,9 @@ GONE_US=0
 timed_failure() {
   local name=$1 limit=$2 mark t0 g4 g6 probe
   shift 2
+  # OSPF: a router re-originates an LSA at most every 5 s (MinLSInterval,
+  # RFC 2328), so a withdrawal right after an announce would wait for that.
+  [[ $ANYCAST_MODE == ospf-* ]] && sleep 5.5
   mark=$(mon_lines)
   dig_loop "$name" 4 &
   local digs=$!
@@ -136,10 +139,16 @@ timed_failure stop "$TOTAL_MS" kill_dnsmasq
 back_after restart "$mark"
 
 step "tie the service: [anycast.dns] process = \"dnsmasq\""
-write_host A tied
+# Same dnsmasq arguments as running (ANY_DNSMASQ_TTL=2): it keeps its pid.
+mark=$(mon_lines)
+pid=$(dnsmasq_pid A)
+ANY_DNSMASQ_TTL=2 write_host A tied
 hnetd A reload >/dev/null
+sleep 2
 wait_for 15 "hA announced with the process tie" announced A
 wait_for 10 "three paths with the process tie" all_paths
+assert_eq "$(anycast_state A | jq -r .process.name)" dnsmasq "the service's process in netd status"
+note "reload: dnsmasq pid $pid -> $(dnsmasq_pid A), $(mon_changes "$mark" | grep -c . || true) upstream route events"
 
 step "kill -9 the tied dnsmasq: withdrawn at once"
 mark=$(mon_lines)
