@@ -14,7 +14,7 @@
 # Mode (ANYCAST_MODE): bgp-bird (default), bgp-frr, ospf-bird.
 #
 # Clock: one `ip -ts -o monitor route all-nsid` in upstream writes
-# $T/mon.txt; every latency is measured against its gettimeofday stamps.
+# $T/monitor.log; every latency is measured against its gettimeofday stamps.
 
 ANY4=203.0.113.53
 ANY6=2001:db8:53::53
@@ -25,7 +25,7 @@ ANY_HOSTS=(A B C)
 # dnsmasq's restart delay after a crash: long enough that the checks see the
 # outage (it outlasts one check interval), short enough to keep tests quick.
 ANY_RESTART_DELAY=${ANY_RESTART_DELAY:-2.5}
-ANY_MON=$T/mon.txt
+ANY_MON=$T/monitor.log
 ANY_PIDS=$T/anycast-pids
 mkdir -p "$ANY_PIDS"
 
@@ -111,7 +111,6 @@ any_topology() {
   ip netns exec upstream sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
     net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1
   bg_pid monitor ip -n upstream -ts -o monitor route all-nsid
-  mv "$T/monitor.log" "$ANY_MON" && ln -s "$ANY_MON" "$T/monitor.log"
 
   ip -n upstream link add u-client type veth peer name eth0 netns any-client
   ip -n upstream addr add 198.51.100.16/31 dev u-client

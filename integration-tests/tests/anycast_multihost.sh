@@ -32,7 +32,7 @@ DETECT_MS=450
 EXIT_MS=50
 case $ANYCAST_MODE in
   ospf-*) DETECT_MS=1500 EXIT_MS=1100 ;;
-  *-frr) EXIT_MS=120 ;;
+  *-frr) DETECT_MS=520 EXIT_MS=120 ;;
 esac
 TOTAL_MS=$((1000 + DETECT_MS))
 
