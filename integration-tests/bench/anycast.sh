@@ -24,7 +24,7 @@ source "$ITEST_DIR/anycast-lib.sh"
 RUNS=${RUNS:-20}
 CPU_SECONDS=${CPU_SECONDS:-60}
 SERVICES=${SERVICES:-100}
-SPEAKERS=${SPEAKERS:-bird frr}
+SPEAKERS=${SPEAKERS-bird frr}
 need_tool jq socat
 ANY_HOSTS=(A)
 ANY_RESTART_DELAY=0.1
