@@ -65,8 +65,9 @@ kill_pidfiles() {
 
 # ---------------------------------------------------------------- upstream
 
-# upstream_bird_conf: BGP sessions to every host (BFD 100 ms × 3), or OSPF
-# on the d-* links; the kernel protocol merges paths into one ECMP route.
+# upstream_bird_conf: BGP sessions to every host, or OSPF on the d-* links,
+# with BFD (100 ms × 3) as netd's generated sidecar configs have it; the
+# kernel protocol merges paths into one ECMP route.
 upstream_bird_conf() {
   local X
   cat <<EOF
@@ -75,17 +76,17 @@ protocol device { }
 protocol kernel k4 { merge paths on; ipv4 { import none; export all; }; }
 protocol kernel k6 { merge paths on; ipv6 { import none; export all; }; }
 EOF
+  echo 'protocol bfd { interface "d-*" { interval 100 ms; multiplier 3; }; }'
   if [[ $ANYCAST_MODE == ospf-* ]]; then
     cat <<EOF
 protocol ospf v2 o4 { ecmp on; merge external on; ipv4 { import all; export none; };
-  area 0 { interface "d-*" { type ptp; hello 1; dead count 3; }; }; }
+  area 0 { interface "d-*" { type ptp; hello 1; dead count 3; bfd on; }; }; }
 protocol ospf v3 o6 { ecmp on; merge external on; ipv6 { import all; export none; };
-  area 0 { interface "d-*" { type ptp; hello 1; dead count 3; }; }; }
+  area 0 { interface "d-*" { type ptp; hello 1; dead count 3; bfd on; }; }; }
 EOF
     return
   fi
   cat <<EOF
-protocol bfd { interface "d-*" { interval 100 ms; multiplier 3; }; }
 template bgp svc { local as 65000; bfd on; connect delay time 1; connect retry time 1;
   error wait time 1,2; error forget time 1; }
 EOF
@@ -273,8 +274,7 @@ sidecar_processes() {
   fi
   for daemon in zebra bgpd bfdd; do
     printf '[[namespace.svc.process]]\nname = "%s"\ncommand = "/usr/lib/frr/%s"\n' "$daemon" "$daemon"
-    printf 'args = ["-N", "h%s", "-f", "%s/sidecar.conf", "-i", "/run/frr/h%s/%s.pid"]\n\n' \
-      "$1" "$d" "$1" "$daemon"
+    printf 'args = ["-N", "h%s", "-f", "%s/sidecar.conf", "-P", "0", "--log", "stdout"]\n\n' "$1" "$d"
   done
 }
 
