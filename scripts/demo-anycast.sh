@@ -24,7 +24,7 @@ show_upstream() {
   ip -n upstream -6 route show "$ANY6"
 }
 show_status() {
-  echo "\$ ip netns exec hA netd status    (host A's own netd)"
+  echo "\$ nsenter --net=/run/netns/hA netd --state-dir /run/hA/netd --netns-dir /run/hA/netns status"
   hnetd A status || true
 }
 queries() { # N: the client's queries, answered or not
