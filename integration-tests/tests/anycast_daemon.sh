@@ -133,7 +133,10 @@ wait_for 15 "db re-asserted" announced 203.0.113.54
 step "kill -9 leaves the routes; the next netd picks them up without a flap"
 kill -9 "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true
-announced 203.0.113.53 || { grep -E "anycast|web" "$T/daemon.log" | tail -20 >&2; fail "kill -9 of netd withdrew web"; }
+announced 203.0.113.53 || {
+  ip -n svc route show table all proto 201 >&2
+  fail "kill -9 of netd withdrew web"
+}
 ip -n svc monitor route >"$T/monitor" 2>&1 &
 mon=$!
 on_exit "kill $mon 2>/dev/null || true"

@@ -84,12 +84,10 @@ impl Announcer {
                 Ok(found
                     .into_iter()
                     .filter(|r| r.proto == ANNOUNCE_PROTO)
-                    .filter_map(|r| {
-                        Some(ServiceRoute {
-                            prefix: r.route.destination,
-                            table: r.route.table,
-                            local: r.route.table == routes::LOCAL_TABLE,
-                        })
+                    .map(|r| ServiceRoute {
+                        prefix: r.route.destination,
+                        table: r.route.table,
+                        local: r.route.table == routes::LOCAL_TABLE,
                     })
                     .collect())
             })

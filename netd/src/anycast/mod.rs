@@ -16,4 +16,5 @@ pub mod verdict;
 pub use check::{InNamespace, Probe, probe};
 pub use health::{Change, Direction, Health, LastProbe, Schedule, State};
 pub use runtime::AnycastRuntime;
+pub use service::Board;
 pub use verdict::{Forced, ProcessState, ServiceHealth, Verdict};

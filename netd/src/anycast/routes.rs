@@ -123,8 +123,15 @@ mod tests {
     #[test]
     fn bird_announces_both_families_from_the_announce_table() {
         let routes = announce_routes(&service(Speaker::Bird));
-        assert!(routes.iter().all(|r| r.table == DEFAULT_ANNOUNCE_TABLE && !r.local));
-        assert!(serve_routes(&service(Speaker::Bird)).is_empty(), "lo addresses serve them");
+        assert!(
+            routes
+                .iter()
+                .all(|r| r.table == DEFAULT_ANNOUNCE_TABLE && !r.local)
+        );
+        assert!(
+            serve_routes(&service(Speaker::Bird)).is_empty(),
+            "lo addresses serve them"
+        );
     }
 
     #[test]
@@ -149,7 +156,10 @@ mod tests {
             assert_eq!(msg.header.protocol, RouteProtocol::Other(ANNOUNCE_PROTO));
             assert_eq!(msg.header.kind == RouteType::Local, route.local);
             assert!(msg.attributes.contains(&RouteAttribute::Table(route.table)));
-            assert!(msg.attributes.contains(&RouteAttribute::Oif(LOOPBACK_INDEX)));
+            assert!(
+                msg.attributes
+                    .contains(&RouteAttribute::Oif(LOOPBACK_INDEX))
+            );
         }
     }
 }

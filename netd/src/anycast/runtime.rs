@@ -41,10 +41,11 @@ pub struct AnycastRuntime {
 }
 
 impl AnycastRuntime {
-    pub fn new(state_dir: PathBuf, metrics: Arc<Metrics>) -> Self {
+    /// Services publish their status on `board` as it changes.
+    pub fn new(state_dir: PathBuf, metrics: Arc<Metrics>, board: Board) -> Self {
         AnycastRuntime {
             running: BTreeMap::new(),
-            board: Board::default(),
+            board,
             forced: forced::load(&state_dir),
             state_dir,
             worker: None,
@@ -217,4 +218,3 @@ impl AnycastRuntime {
         self.board.read().map(|b| b.clone()).unwrap_or_default()
     }
 }
-

@@ -59,7 +59,8 @@ struct Run {
     failing: bool,
 }
 
-type InFlight = std::pin::Pin<Box<dyn std::future::Future<Output = (usize, Instant, Probe)> + Send>>;
+type InFlight =
+    std::pin::Pin<Box<dyn std::future::Future<Output = (usize, Instant, Probe)> + Send>>;
 
 impl Service {
     pub async fn run(self, mut commands: mpsc::UnboundedReceiver<Command>) {
@@ -221,7 +222,10 @@ impl Run {
         if !serve.is_empty()
             && let Err(e) = self.s.announcer.add(&serve).await
         {
-            tracing::warn!(service = self.s.config.name, "cannot serve the prefixes: {e}");
+            tracing::warn!(
+                service = self.s.config.name,
+                "cannot serve the prefixes: {e}"
+            );
         }
         let routes = announce_routes(&self.s.config);
         let result = if self.s.announced {

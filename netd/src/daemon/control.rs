@@ -21,8 +21,13 @@ use super::protocol::{self, Command, MAX_REQUEST, Request};
 pub type Asked = (Request, oneshot::Sender<Value>);
 
 /// The daemon's last published status: a status request is answered from
-/// it at once, even while a long converge runs.
-pub type Snapshot = Arc<std::sync::RwLock<Value>>;
+/// it at once, even while a long converge runs. Anycast services publish
+/// their own status as it changes, so that part is always current.
+#[derive(Clone, Default)]
+pub struct Snapshot {
+    pub status: Arc<std::sync::RwLock<Value>>,
+    pub anycast: crate::anycast::Board,
+}
 
 /// How long a status request waits for the loop before it is answered
 /// from the snapshot (the loop is in the middle of a long converge).
@@ -31,11 +36,15 @@ const BUSY: Duration = Duration::from_millis(300);
 /// The last published status, marked as such.
 fn busy_status(snapshot: &Snapshot) -> Value {
     let mut value = snapshot
+        .status
         .read()
         .map(|s| s.clone())
         .unwrap_or_else(|_| protocol::error_reply("status unavailable"));
     if let Some(d) = value.get_mut("daemon").and_then(|d| d.as_object_mut()) {
         d.insert("busy".into(), Value::Bool(true));
+        if let Ok(board) = snapshot.anycast.read() {
+            d.insert("anycast".into(), serde_json::json!(*board));
+        }
     }
     value
 }

@@ -163,7 +163,7 @@ impl Daemon {
 
     /// Publishes the status for the control socket and systemd.
     fn notify_status(&self) {
-        if let Ok(mut s) = self.snapshot.write() {
+        if let Ok(mut s) = self.snapshot.status.write() {
             *s = protocol::reply(self.status());
         }
         if let Some(n) = &self.notifier {
@@ -253,6 +253,7 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
     let netns_dir = desired.netns_dir.clone();
     let state_dir = desired.state_dir.clone();
     let anycast_metrics = metrics.clone();
+    let anycast_board = snapshot.anycast.clone();
     let mut daemon = Daemon {
         source,
         desired,
@@ -272,7 +273,7 @@ pub async fn run(source: ConfigSource, lock_wait: Duration) -> Result<(), Daemon
         supervisor: Supervisor::new(netns_dir),
         restarts_counted: Default::default(),
         recorded: Vec::new(),
-        anycast: AnycastRuntime::new(state_dir, anycast_metrics),
+        anycast: AnycastRuntime::new(state_dir, anycast_metrics, anycast_board),
     };
     daemon.notify_status();
     daemon.resync("start").await;

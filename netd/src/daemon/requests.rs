@@ -6,8 +6,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::protocol::{self, AnycastAction, Command, Request};
-use crate::anycast::Forced;
 use super::{Daemon, nft_watch, outcome_json, stats};
+use crate::anycast::Forced;
 
 impl Daemon {
     /// `netd anycast announce|withdraw|release NAME`.

@@ -66,11 +66,9 @@ impl AnycastMetrics {
 impl Metrics {
     pub fn set_anycast_announced(&self, service: &str, announced: bool) {
         let service = service.to_string();
-        self.anycast
-            .announced
-            .with(ServiceLabels { service }, |g| {
-                g.set(i64::from(announced));
-            });
+        self.anycast.announced.with(ServiceLabels { service }, |g| {
+            g.set(i64::from(announced));
+        });
     }
 
     /// One announcement (`announced` true) or withdrawal.

@@ -248,7 +248,7 @@ async fn exec_passes_on_exit_0_only() {
         false,
         "exit status 1",
     );
-    let missing = "cannot run /nonexistent/check: No such file or directory (os error 2)";
+    let missing = "cannot run /nonexistent/check: not found";
     assert_probe(&run(exec("/nonexistent/check", &[])).await, false, missing);
 }
 
