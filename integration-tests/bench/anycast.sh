@@ -72,7 +72,6 @@ latency() { # SPEAKER: appends "speaker what ms" lines to $T/lat
   for ((i = 1; i <= RUNS; i++)); do
     pid=$(dnsmasq_pid A)
     gone_after kill -9 "$pid" | sed "s/^/$sp exit /" >>"$T/lat" || note "run $i: exit not withdrawn"
-    rm -f "$(hdir A)/dnsmasq.pid"
     wait_for 10 "dnsmasq restarted" dnsmasq_new A "$pid"
     wait_for 10 "hA back" has_path A 4
     sleep 0.5

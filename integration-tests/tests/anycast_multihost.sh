@@ -134,10 +134,9 @@ assert_eq "$(mon_changes "$mark")" "" "upstream route events while dnsmasq was r
 announced A || fail "hA not announced after dnsmasq was recreated"
 
 step "stop the service on hA (kill dnsmasq; netd restarts it ${ANY_RESTART_DELAY} s later)"
-# The pid is read before the clock starts; its stale pid file goes after.
+# The pid is read before the clock starts.
 mark=$(mon_lines)
 timed_failure stop "$TOTAL_MS" kill -9 "$(dnsmasq_pid A)"
-rm -f "$(hdir A)/dnsmasq.pid"
 back_after restart "$mark"
 
 step "tie the service: [anycast.dns] process = \"dnsmasq\""
@@ -155,7 +154,6 @@ note "reload: dnsmasq pid $pid -> $(dnsmasq_pid A), $(mon_changes "$mark" | grep
 step "kill -9 the tied dnsmasq: withdrawn at once"
 mark=$(mon_lines)
 timed_failure kill "$EXIT_MS" kill -9 "$(dnsmasq_pid A)"
-rm -f "$(hdir A)/dnsmasq.pid"
 back_after restart-tied "$mark"
 
 step "freeze the tied dnsmasq (SIGSTOP): withdrawn through the checks"
