@@ -272,9 +272,16 @@ sidecar_processes() {
     printf 'args = ["-f", "-c", "%s/sidecar.conf", "-s", "%s/bird.ctl"]\n' "$d" "$d"
     return
   fi
+  # As the generated file's header says: bgpd starts once zebra listens (a
+  # BFD registration sent before that is never sent again).
   for daemon in zebra bgpd bfdd; do
-    printf '[[namespace.svc.process]]\nname = "%s"\ncommand = "/usr/lib/frr/%s"\n' "$daemon" "$daemon"
-    printf 'args = ["-N", "h%s", "-f", "%s/sidecar.conf", "-P", "0", "--log", "stdout"]\n\n' "$1" "$d"
+    local args="-N h$1 -f $d/sidecar.conf -P 0 --log stdout"
+    printf '[[namespace.svc.process]]\nname = "%s"\n' "$daemon"
+    if [[ $daemon == bgpd ]]; then
+      printf 'command = "/bin/sh"\nargs = ["-c", "until [ -S /run/frr/h%s/zserv.api ]; do sleep 0.1; done; exec /usr/lib/frr/bgpd %s"]\n\n' "$1" "$args"
+    else
+      printf 'command = "/usr/lib/frr/%s"\nargs = [%s]\n\n' "$daemon" "$(sed 's/[^ ]*/"&"/g; s/ /, /g' <<<"$args")"
+    fi
   done
 }
 
