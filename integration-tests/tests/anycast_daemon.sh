@@ -17,7 +17,7 @@
 #   the service still accepts connections.
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
-need_tool ip jq busybox
+need_tool ip jq busybox python3
 
 mkdir -p "$T/www"
 echo ok >"$T/www/index.html"
@@ -85,6 +85,8 @@ run_netd status --json
 assert_eq "$(jqr "$OUT" '.daemon.anycast.web.announced')" true "web announced in status"
 assert_eq "$(jqr "$OUT" '.daemon.anycast.web.checks[0].state')" up "web's check up"
 assert_eq "$(jqr "$OUT" '.daemon.anycast.web.process.state')" running "web's process"
+python3 "$ITEST_DIR/validate-json.py" "$ROOT/docs/schema" status.json <<<"$OUT" ||
+  fail "netd status --json with anycast services does not match docs/schema/status.json"
 run_netd status
 assert_contains "$OUT" "anycast web in svc: announced"
 

@@ -72,9 +72,12 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&cli);
-    if !matches!(cli.command, Command::Check { .. })
-        && let Err(e) = cli::require_root()
-    {
+    let reads_only = match &cli.command {
+        Command::Check { .. } => true,
+        Command::Anycast { command } => command.reads_only(),
+        _ => false,
+    };
+    if !reads_only && let Err(e) = cli::require_root() {
         return report(&CliError::Runtime(e));
     }
     if let Command::Exec { name, command } = &cli.command {

@@ -7,6 +7,7 @@ pub mod announcer;
 pub mod check;
 pub mod forced;
 pub mod health;
+pub mod render;
 pub mod routes;
 pub mod runtime;
 pub mod service;

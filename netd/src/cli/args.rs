@@ -156,9 +156,11 @@ Under systemd, use examples/systemd/netd.service (Type=notify).")]
         #[arg(long)]
         json: bool,
     },
-    /// Anycast services of the running daemon: force or release their
-    /// announcement.
-    #[command(after_help = "Examples:\n  netd anycast withdraw dns\n  netd anycast release dns")]
+    /// Health-checked anycast services: the routing daemon's config, and
+    /// forcing a service's announcement in the running daemon
+    #[command(
+        after_help = "Examples:\n  netd anycast config dns --bird > /etc/netd/anycast-dns.conf\n  netd anycast withdraw dns\n  netd anycast release dns"
+    )]
     Anycast {
         #[command(subcommand)]
         command: super::anycast::AnycastCommand,

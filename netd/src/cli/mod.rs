@@ -39,6 +39,7 @@ mod stdout;
 
 use std::path::PathBuf;
 
+pub use anycast::AnycastCommand;
 pub use args::{Cli, Command, LogFormat};
 pub use exec::exec;
 pub use parse::{Stop, parse_from};

@@ -78,6 +78,7 @@ fn config_of(command: &mut Command) -> Option<&mut PathBuf> {
         Command::Firewall {
             command: FirewallCommand::Explain { config, .. } | FirewallCommand::Check { config, .. },
         } => Some(config),
+        Command::Anycast { command } => command.config_mut(),
         _ => None,
     }
 }
