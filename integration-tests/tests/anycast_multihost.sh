@@ -56,13 +56,16 @@ note "client queries over v4 and v6 answered"
 bg_pid probes nsenter --net="$(hdir A)/netns/svc" tcpdump -i lo -n -tt -l "udp and port 53"
 sleep 1
 
-# first_probe_after US [answer]: the time (us) of hA's first check query
-# (or answer) after US.
+# first_probe_after US [passing]: the time (us) of hA's first check query
+# after US; with "passing", of the query whose answer was the first after US
+# (the last query before that answer: a frozen dnsmasq answers the query in
+# flight only when it resumes).
 first_probe_after() {
-  local pat="> $ANY4.53:"
-  [[ ${2:-} == answer ]] && pat="$ANY4.53 >"
-  awk -v t="$1" -v pat="$pat" 'index($0, pat) && $1 ~ /^[0-9]+\.[0-9]+$/ {
-      split($1, p, "."); us = p[1] * 1000000 + p[2]; if (us > t) { printf "%.0f\n", us; exit } }' "$T/probes.log"
+  awk -v t="$1" -v q="> $ANY4.53:" -v a="$ANY4.53 >" -v mode="${2:-}" '
+    $1 !~ /^[0-9]+\.[0-9]+$/ { next }
+    { split($1, p, "."); us = p[1] * 1000000 + p[2] }
+    index($0, q) { if (mode == "" && us > t) { printf "%.0f\n", us; exit } last = us }
+    index($0, a) && mode == "passing" && us > t { printf "%.0f\n", (last > t ? last : us); exit }' "$T/probes.log"
 }
 
 # digs_ok NAME GONE_US: of the client's queries, only those sent before
@@ -110,13 +113,13 @@ timed_failure() {
 }
 
 # back_after NAME MARK: hA's paths return after the withdrawal at GONE_US,
-# and only after `rise` (2) passing probes: the first answered probe comes
+# and only after `rise` (2) passing probes: the first passing probe was sent
 # at least one interval_transition (200 ms, less 50 ms slack) before.
 back_after() {
   local name=$1 mark=$2 b4 pass
   b4=$(mon_wait 10000 "$mark" A 4 back) || fail "$name: hA's v4 path not back within 10 s"
   mon_wait 3000 "$mark" A 6 back >/dev/null || fail "$name: hA's v6 path not back"
-  pass=$(first_probe_after "$GONE_US" answer)
+  pass=$(first_probe_after "$GONE_US" passing)
   [[ -n $pass ]] || fail "$name: re-announced with no answered probe since the withdrawal"
   note "$name: re-announced $(ms_between "$GONE_US" "$b4") ms after the withdrawal," \
     "$(ms_between "$pass" "$b4") ms after the first passing probe (dnsmasq pid $(dnsmasq_pid A))"
