@@ -2,7 +2,9 @@
 # The demo: install what is missing, build netd, then in ONE throwaway sandbox
 # (scripts/sandbox.sh: new network, mount and PID namespaces, private /run)
 # check and apply every examples/*.toml one after the other, show traffic
-# crossing the namespaces, and print `netd status`. The host's network is
+# crossing the namespaces, and print `netd status`; then the anycast scenario
+# (scripts/demo-anycast.sh: three hosts announce one DNS address over BGP,
+# one fails and recovers). The host's network is
 # never touched; the sandbox and everything in it vanish when the demo ends.
 set -euo pipefail
 
@@ -77,4 +79,11 @@ netd status
 
 echo
 echo "All ${#examples[@]} examples (${examples[*]}) were applied one after the other in"
-echo "one throwaway sandbox; it disappears now, and the host's network was never touched."
+echo "one throwaway sandbox."
+
+echo
+echo "== anycast across three hosts (scripts/demo-anycast.sh)"
+"$ROOT/scripts/demo-anycast.sh"
+
+echo
+echo "The sandbox disappears now; the host's network was never touched."

@@ -4,9 +4,12 @@
 # once and installs only what is missing. Works as root, or through sudo.
 set -euo pipefail
 
+# dnsmasq-base: the dnsmasq binary for the anycast tests, without the
+# package `dnsmasq`'s system service (which would serve DNS on the host).
 packages=(
   nftables iproute2 iputils-ping util-linux procps time bc jq
   socat curl dnsutils bird2 frr podman runc busybox-static python3 python3-jsonschema systemd
+  dnsmasq-base tcpdump
 )
 
 missing=()
