@@ -86,7 +86,7 @@ fn print_anycast(daemon: &Value) {
             println!(
                 "    last {} at {}: {}",
                 text(&t["to"]),
-                text(&t["at"]),
+                wall_clock(&t["at"]),
                 text(&t["reason"])
             );
         }
@@ -104,5 +104,16 @@ fn print_anycast(daemon: &Value) {
                 text(&c["last_detail"]),
             );
         }
+    }
+}
+
+/// Seconds since the epoch, as the JSON has them, in RFC 3339 for people.
+fn wall_clock(v: &Value) -> String {
+    match v.as_f64() {
+        Some(secs) if secs.is_finite() && secs >= 0.0 => humantime::format_rfc3339_millis(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(secs),
+        )
+        .to_string(),
+        _ => text(v),
     }
 }
