@@ -10,6 +10,7 @@ mod explain;
 mod expr;
 mod fix;
 mod flow;
+mod host;
 mod outcome;
 mod owner;
 mod parse;
@@ -25,6 +26,7 @@ pub use explain::explain;
 pub use expr::{Expr, Nat, NatKind, Op, Stmt, Verdict};
 pub use fix::Fix;
 pub use flow::{DEFAULT_SOURCE_V4, DEFAULT_SOURCE_V6, Flow, HostAddr, Iface};
+pub use host::{HostFacts, LegacyContents, LegacyTable};
 pub use outcome::{
     Branch, ChainPass, Decided, Decision, Explanation, FlowVerdict, HookPass, Outcome, RuleRef,
 };
