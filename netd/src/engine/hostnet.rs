@@ -9,6 +9,8 @@ use std::net::IpAddr;
 /// in by. Read-only, from getifaddrs and /proc.
 pub struct HostNet {
     pub(crate) addrs: Vec<(String, IpAddr)>,
+    /// Sysctls and iptables-legacy tables explain takes into account.
+    pub facts: crate::firewall::HostFacts,
     /// (destination, prefix length, metric, device)
     routes: Vec<(IpAddr, u8, u32, String)>,
 }
@@ -35,7 +37,11 @@ impl HostNet {
         if let Ok(text) = std::fs::read_to_string("/proc/net/ipv6_route") {
             routes.extend(text.lines().filter_map(route6));
         }
-        HostNet { addrs, routes }
+        HostNet {
+            addrs,
+            routes,
+            facts: super::hostfacts::read_host_facts(),
+        }
     }
 
     /// The device of the longest-prefix route to `addr` (main table).
@@ -121,6 +127,7 @@ mod tests {
                 ("0.0.0.0".parse().unwrap(), 0, 100, "eth0".into()),
                 ("10.88.0.0".parse().unwrap(), 24, 0, "br-demo".into()),
             ],
+            facts: crate::firewall::HostFacts::default(),
         };
         assert_eq!(
             host.route_dev("203.0.113.7".parse().unwrap()).as_deref(),

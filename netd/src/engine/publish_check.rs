@@ -40,6 +40,15 @@ pub fn explain_publish(
     let mut flow = Flow::to_publish(desired, p, host_port);
     flow.source = from.unwrap_or(flow.source);
     flow.from_host = flow.source.is_loopback() || host.addrs.iter().any(|(_, a)| *a == flow.source);
+    if flow.from_host {
+        // The host's own connection from an address goes to that address
+        // (a local route's source is its destination), unless the publish
+        // names one.
+        flow.iif = Iface::Unknown { not: Vec::new() };
+        if p.host_address.is_none() {
+            flow.host = HostAddr::Addr(flow.source);
+        }
+    }
     let bridges: Vec<String> = desired.bridges.keys().cloned().collect();
     if !flow.from_host
         && let Some(dev) = host.route_dev(flow.source)
@@ -60,7 +69,7 @@ pub fn explain_publish(
         ));
         flow.host = HostAddr::Addr(a);
     }
-    let mut e = explain(rs, &flow);
+    let mut e = explain(rs, &flow, &host.facts);
     e.notes.extend(note);
     e
 }

@@ -7,7 +7,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::expr::{Expr, Op};
-use super::flow::{Dst, Iface};
+use super::flow::Iface;
+use super::packet::Dst;
 use super::value::{Ctx, Known, Tri, Val, flag_mask, num_of, proto_by_name, service_port};
 
 impl Ctx<'_> {

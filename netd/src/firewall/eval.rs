@@ -21,6 +21,9 @@ pub(crate) enum Action {
     Nat,
     /// A statement whose effect cannot be known.
     Unknowable(String),
+    /// `notrack` ahead of conntrack: the connection is never tracked, so
+    /// netd's DNAT (or the reply's translation back) never happens.
+    Notrack,
 }
 
 #[derive(Debug, Clone)]
@@ -43,11 +46,21 @@ fn xt_target(name: &str) -> Option<Action> {
         "RETURN" => Action::Verdict(Verdict::Return),
         "MASQUERADE" | "SNAT" | "DNAT" | "REDIRECT" | "NETMAP" => Action::Nat,
         "LOG" | "NFLOG" | "ULOG" | "MARK" | "CONNMARK" | "TCPMSS" | "CHECKSUM" | "TRACE" | "CT"
-        | "NOTRACK" | "CLASSIFY" | "DSCP" | "TOS" | "TTL" | "HL" | "SET" | "AUDIT" => {
-            Action::Continue
-        }
+        | "CLASSIFY" | "DSCP" | "TOS" | "TTL" | "HL" | "SET" | "AUDIT" => Action::Continue,
         _ => return None,
     })
+}
+
+/// What a notrack does where the packet is: nothing once conntrack has
+/// seen it, an untracked connection before.
+fn notrack(ctx: &Ctx<'_>, what: &str) -> Option<Action> {
+    match ctx.pkt.tracked {
+        Some(true) => None,
+        Some(false) => Some(Action::Notrack),
+        None => Some(Action::Unknowable(format!(
+            "{what} at conntrack's own priority (whether it runs first is not known)"
+        ))),
+    }
 }
 
 pub(crate) fn eval_rule(ctx: &Ctx<'_>, rule: &Rule) -> RuleEval {
@@ -61,7 +74,15 @@ pub(crate) fn eval_rule(ctx: &Ctx<'_>, rule: &Rule) -> RuleEval {
                     return done(Tri::False, Action::Continue);
                 }
             }
-            Stmt::Counter | Stmt::Log { .. } | Stmt::Limit { .. } | Stmt::Effect(_) => {}
+            Stmt::Counter | Stmt::Log { .. } | Stmt::Effect(_) => {}
+            // Within the rate (explain's assumption): `over` never holds.
+            Stmt::Limit { over: true, .. } => return done(Tri::False, Action::Continue),
+            Stmt::Limit { over: false, .. } => {}
+            Stmt::Notrack => {
+                if let Some(action) = notrack(ctx, "notrack") {
+                    return done(cond, action);
+                }
+            }
             Stmt::Xt {
                 target: false,
                 name,
@@ -73,6 +94,19 @@ pub(crate) fn eval_rule(ctx: &Ctx<'_>, rule: &Rule) -> RuleEval {
                     cond = cond.and(Tri::Unknown(format!(
                         "nft -j does not show the options of iptables match {name}"
                     )));
+                }
+            }
+            Stmt::Xt { target: true, name } if name == "NOTRACK" || name == "CT" => {
+                let what = if name == "CT" {
+                    "xt target CT (nft -j does not show whether it is --notrack)"
+                } else {
+                    "xt target NOTRACK"
+                };
+                if let Some(action) = notrack(ctx, what) {
+                    if name == "CT" && matches!(action, Action::Notrack) {
+                        return done(cond, Action::Unknowable(what.into()));
+                    }
+                    return done(cond, action);
                 }
             }
             Stmt::Xt { target: true, name } => match xt_target(name) {

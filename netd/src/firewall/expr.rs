@@ -28,10 +28,15 @@ pub enum Stmt {
     Log {
         prefix: Option<String>,
     },
-    /// A rate limit; explain assumes the flow is under it (the rule goes on).
+    /// A rate limit. Explain assumes the flow is within the rate: `limit
+    /// rate N` holds, `limit rate over N` does not.
     Limit {
         text: String,
+        over: bool,
     },
+    /// `notrack`: ahead of conntrack it keeps the connection untracked, so
+    /// no NAT applies to it; after conntrack it does nothing.
+    Notrack,
     Nat(Nat),
     /// An iptables-nft compat expression. `nft -j` gives only its name, not
     /// its options, so a match is never known; targets are known by name.

@@ -5,9 +5,10 @@
 
 use serde::Serialize;
 
-use super::flow::{Dst, Iface, Packet};
+use super::flow::Iface;
 use super::outcome::Decision;
 use super::owner::Owner;
+use super::packet::{Dst, Packet, Phase};
 use super::ruleset::{Family, Hook, Table};
 use crate::model::Proto;
 
@@ -73,6 +74,50 @@ impl Seen {
     }
 }
 
+/// The fix for a drop of a reply or of later packets: let the packets of
+/// connections already accepted through, as every usual firewall does.
+fn established_fixes(table: &Table, decision: &Decision, phase: Phase) -> Vec<Fix> {
+    let why = format!(
+        "the {phase} of an accepted connection must pass too: accept established connections ahead of the drop"
+    );
+    let (family, name, chain, position) = match decision {
+        Decision::Rule(r) => (r.family, &r.table, &r.chain, Some((r.handle, r.position))),
+        Decision::Policy {
+            family,
+            table,
+            reached_end_of,
+            ..
+        } => (*family, table, reached_end_of, None),
+    };
+    if matches!(table.owner, Owner::IptablesNft | Owner::Docker | Owner::Ufw)
+        && super::owner::is_xtables(table)
+    {
+        let tool = if family == Family::Ip6 {
+            "ip6tables"
+        } else {
+            "iptables"
+        };
+        let t = if name == "filter" {
+            String::new()
+        } else {
+            format!("-t {name} ")
+        };
+        let at = position.map_or_else(|| format!("-A {chain}"), |(_, p)| format!("-I {chain} {p}"));
+        return vec![fix(
+            tool,
+            format!("{tool} {t}{at} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
+            why,
+        )];
+    }
+    let command = match position {
+        Some((handle, _)) => format!(
+            "nft insert rule {family} {name} {chain} position {handle} ct state established,related accept"
+        ),
+        None => format!("nft add rule {family} {name} {chain} ct state established,related accept"),
+    };
+    vec![fix("nft", command, why)]
+}
+
 pub(crate) fn fixes(
     flow: &super::flow::Flow,
     hook: Hook,
@@ -80,6 +125,9 @@ pub(crate) fn fixes(
     pkt: Packet<'_>,
     decision: &Decision,
 ) -> Vec<Fix> {
+    if pkt.phase != Phase::First {
+        return established_fixes(table, decision, pkt.phase);
+    }
     let seen = Seen {
         v6: flow.is_ipv6(),
         proto: flow.proto,
@@ -87,7 +135,7 @@ pub(crate) fn fixes(
             Dst::Addr(a) => Some(a),
             Dst::AnyLocal { .. } => None,
         },
-        dport: pkt.dport(),
+        dport: pkt.dport().unwrap_or(flow.target_port),
         dnat: pkt.translated,
         bridge: match &flow.bridge {
             Iface::Named(b) => Some(b.clone()),

@@ -42,9 +42,9 @@ impl Serialize for HostAddr {
     }
 }
 
-/// An interface the flow crosses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+/// An interface the flow crosses. In JSON a string: the name, or `*` when
+/// not known by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Iface {
     Named(String),
     /// Not known by name; known not to be any of `not` (loopback, netd's
@@ -52,6 +52,15 @@ pub enum Iface {
     Unknown {
         not: Vec<String>,
     },
+}
+
+impl Serialize for Iface {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Iface::Named(n) => s.serialize_str(n),
+            Iface::Unknown { .. } => s.serialize_str("*"),
+        }
+    }
 }
 
 impl fmt::Display for Iface {
@@ -117,23 +126,21 @@ impl Flow {
         self.target.is_ipv6()
     }
 
-    /// The hooks the first packet passes, in order.
-    pub fn hooks(&self) -> &'static [Hook] {
+    /// The hook where netd's DNAT happens: prerouting, or output for a
+    /// connection from the host.
+    pub fn dnat_hook(&self) -> Hook {
         if self.from_host {
-            &[Hook::Output, Hook::Postrouting]
+            Hook::Output
         } else {
-            &[Hook::Prerouting, Hook::Forward, Hook::Postrouting]
+            Hook::Prerouting
         }
     }
 
-    /// What the chains at `hook` see; `translated` is whether netd's DNAT
-    /// already happened for them.
-    pub(crate) fn packet(&self, hook: Hook, translated: bool) -> Packet<'_> {
-        Packet {
-            flow: self,
-            hook,
-            translated,
-        }
+    /// Whether the host masquerades the connection towards the namespace
+    /// (netd's rule for IPv4 loopback sources), so the reply goes to the
+    /// bridge's address rather than to the source.
+    pub fn masqueraded(&self) -> bool {
+        self.from_host && self.source.is_loopback() && !self.is_ipv6()
     }
 }
 
@@ -155,86 +162,4 @@ fn target_bridge(desired: &Desired, p: &Publish) -> Iface {
                 .or_else(|| ns.interfaces.iter().find_map(veth_bridge))
         })
         .map_or(Iface::Unknown { not: Vec::new() }, Iface::Named)
-}
-
-/// The flow as one base chain sees it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Packet<'a> {
-    pub flow: &'a Flow,
-    pub hook: Hook,
-    pub translated: bool,
-}
-
-/// A destination address as a chain sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dst {
-    Addr(IpAddr),
-    /// Some local address; `loopback` when it may be a loopback address
-    /// (connections from the host itself).
-    AnyLocal {
-        loopback: bool,
-    },
-}
-
-impl Packet<'_> {
-    pub fn daddr(&self) -> Dst {
-        match (self.translated, self.flow.host) {
-            (true, _) => Dst::Addr(self.flow.target),
-            (false, HostAddr::Addr(a)) => Dst::Addr(a),
-            (false, HostAddr::AnyLocal) => Dst::AnyLocal {
-                loopback: self.flow.from_host,
-            },
-        }
-    }
-
-    pub fn dport(&self) -> u16 {
-        if self.translated {
-            self.flow.target_port
-        } else {
-            self.flow.host_port
-        }
-    }
-
-    /// Whether the destination is the host's own (what `fib daddr type` says).
-    pub fn daddr_local(&self) -> bool {
-        !self.translated
-    }
-
-    /// None where the kernel has no input interface (locally generated
-    /// packets): any rule on it fails.
-    pub fn iif(&self) -> Option<&Iface> {
-        (!self.flow.from_host).then_some(&self.flow.iif)
-    }
-
-    /// None before routing (prerouting): any rule on it fails.
-    pub fn oif(&self) -> Option<Iface> {
-        match self.hook {
-            Hook::Prerouting | Hook::Input | Hook::Ingress => None,
-            _ if self.translated => Some(self.flow.bridge.clone()),
-            // Before DNAT, a connection to a local address is routed to lo.
-            _ => Some(Iface::Named("lo".into())),
-        }
-    }
-
-    /// One line for the trace: what this chain sees.
-    pub fn describe(&self) -> String {
-        let f = self.flow;
-        let dst = match self.daddr() {
-            Dst::Addr(a) if a.is_ipv6() => format!("[{a}]:{}", self.dport()),
-            Dst::Addr(a) => format!("{a}:{}", self.dport()),
-            Dst::AnyLocal { .. } => format!("(any local address):{}", self.dport()),
-        };
-        let mut s = format!("{} {} -> {dst}", f.proto, f.source);
-        if let Some(i) = self.iif() {
-            s.push_str(&format!(", iif {i}"));
-        }
-        if let Some(o) = self.oif() {
-            s.push_str(&format!(", oif {o}"));
-        }
-        s.push_str(", ct state new");
-        if self.translated {
-            s.push_str(", ct status dnat");
-        }
-        s
-    }
 }

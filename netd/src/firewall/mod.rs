@@ -11,8 +11,10 @@ mod expr;
 mod fix;
 mod flow;
 mod host;
+mod kernel;
 mod outcome;
 mod owner;
+mod packet;
 mod parse;
 mod prio;
 mod report;
@@ -28,9 +30,11 @@ pub use fix::Fix;
 pub use flow::{DEFAULT_SOURCE_V4, DEFAULT_SOURCE_V6, Flow, HostAddr, Iface};
 pub use host::{HostFacts, LegacyContents, LegacyTable};
 pub use outcome::{
-    Branch, ChainPass, Decided, Decision, Explanation, FlowVerdict, HookPass, Outcome, RuleRef,
+    Branch, ChainPass, Decided, Decision, Explanation, FlowVerdict, HookPass, HostEffect, Outcome,
+    RuleRef,
 };
 pub use owner::Owner;
+pub use packet::Phase;
 pub use ruleset::{
     BaseChain, Chain, Family, Hook, NamedSet, ParseError, Policy, Rule, Ruleset, Table,
 };

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::fix::Fix;
 use super::flow::Flow;
 use super::owner::Owner;
+use super::packet::Phase;
 use super::ruleset::{Family, Hook, Policy};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,7 +99,7 @@ pub struct Branch {
 }
 
 impl Outcome {
-    pub(super) fn kind(&self) -> Option<bool> {
+    pub fn kind(&self) -> Option<bool> {
         match self {
             Outcome::Accept { .. } => Some(true),
             Outcome::Drop { .. } => Some(false),
@@ -153,6 +154,8 @@ pub struct HookPass {
 /// The hook and base chain whose outcome decided the flow's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decided {
+    /// Which packet of the connection: `first`, `reply` or `later`.
+    pub packet: Phase,
     pub hook: Hook,
     pub family: Family,
     pub table: String,
@@ -167,12 +170,32 @@ pub struct Explanation {
     /// For a drop, the drop; when undetermined, the first undetermined
     /// chain; None when accepted (each chain's accept is in `hooks`).
     pub decided_by: Option<Decided>,
-    /// The hooks the packet reached, with every base chain it met.
+    /// The hooks the first packet reached, with every base chain it met.
     pub hooks: Vec<HookPass>,
+    /// The same for the namespace's reply (empty when the first packet is
+    /// dropped).
+    pub reply: Vec<HookPass>,
+    /// The same for the client's later packets (TCP; empty for UDP or when
+    /// an earlier packet is dropped).
+    pub later: Vec<HookPass>,
+    /// What the host decides outside its nftables ruleset: sysctls, IPv6
+    /// loopback, iptables-legacy tables, netd's own table missing.
+    pub host: Vec<HostEffect>,
     /// Commands that would let the flow through, for each drop it meets or
     /// may meet.
     pub fixes: Vec<Fix>,
     pub notes: Vec<String>,
+}
+
+/// Something outside the nftables ruleset that drops the connection or
+/// makes its fate unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostEffect {
+    /// `dropped` or `undetermined`.
+    pub effect: FlowVerdict,
+    pub reason: String,
+    /// What to check or run.
+    pub check: String,
 }
 
 impl Explanation {

@@ -37,7 +37,6 @@ const EFFECTS: &[&str] = &[
     "mangle",
     "set",
     "map",
-    "notrack",
     "ct helper",
     "ct timeout",
     "ct expectation",
@@ -74,7 +73,9 @@ pub fn parse_stmt(v: &Json) -> Stmt {
         },
         "limit" => Stmt::Limit {
             text: limit_text(body),
+            over: body.get("inv").and_then(Json::as_bool) == Some(true),
         },
+        "notrack" => Stmt::Notrack,
         "vmap" => match (body.get("key"), body.get("data")) {
             (Some(k), Some(d)) => Stmt::Vmap {
                 key: parse_expr(k),

@@ -78,3 +78,9 @@ pub fn parse_name(s: &str) -> Option<i32> {
 /// The priority at which netd's own DNAT happens when its table is not
 /// loaded (its chains use `dstnat`).
 pub const DSTNAT: i32 = -100;
+/// Where the kernel's source NAT (and the reply's translation back) runs,
+/// at postrouting and input.
+pub const SRCNAT: i32 = 100;
+/// Where conntrack runs at prerouting and output: chains before it see
+/// packets with no connection yet.
+pub const CONNTRACK: i32 = -200;

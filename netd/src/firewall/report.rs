@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use super::flow::{Flow, HostAddr};
-use super::outcome::{ChainPass, Decision, Explanation, FlowVerdict, Outcome};
+use super::outcome::{ChainPass, Decision, Explanation, FlowVerdict, HookPass, Outcome};
+use super::packet::Phase;
 
 /// A decision inside a chain whose table is already named.
 fn short(d: &Decision) -> String {
@@ -97,6 +98,18 @@ fn chain_line(out: &mut String, c: &ChainPass) {
     }
 }
 
+fn path_lines(out: &mut String, hooks: &[HookPass]) {
+    for h in hooks {
+        let _ = writeln!(out, "  {}: {}", h.hook, h.packet);
+        if h.chains.is_empty() {
+            let _ = writeln!(out, "    no base chains");
+        }
+        for c in &h.chains {
+            chain_line(out, c);
+        }
+    }
+}
+
 pub(crate) fn explanation_text(e: &Explanation) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "flow: {}", flow_line(&e.flow));
@@ -105,24 +118,52 @@ pub(crate) fn explanation_text(e: &Explanation) -> String {
         FlowVerdict::Dropped => "DROPPED",
         FlowVerdict::Undetermined => "undetermined",
     };
-    let _ = writeln!(out, "verdict: {verdict}");
+    match &e.decided_by {
+        Some(d) if d.packet != Phase::First => {
+            let _ = writeln!(out, "verdict: {verdict} ({})", d.packet);
+        }
+        _ => {
+            let _ = writeln!(out, "verdict: {verdict}");
+        }
+    }
     if let Some(d) = &e.decided_by {
         let _ = writeln!(
             out,
-            "  in {} {} {} at hook {}:",
-            d.family, d.table, d.chain, d.hook
+            "  in {} {} {} at hook {}{}:",
+            d.family,
+            d.table,
+            d.chain,
+            d.hook,
+            if d.packet == Phase::First {
+                String::new()
+            } else {
+                format!(", for the {}", d.packet)
+            }
         );
         outcome_lines(&mut out, &d.outcome, 4, true);
     }
-    let _ = writeln!(out, "path:");
-    for h in &e.hooks {
-        let _ = writeln!(out, "  {}: {}", h.hook, h.packet);
-        if h.chains.is_empty() {
-            let _ = writeln!(out, "    no base chains");
+    for h in &e.host {
+        let what = match h.effect {
+            FlowVerdict::Dropped => "DROPPED by the host",
+            _ => "undetermined",
+        };
+        let _ = writeln!(
+            out,
+            "  {what}: {}
+    check: {}",
+            h.reason, h.check
+        );
+    }
+    for (title, hooks) in [
+        ("path", &e.hooks),
+        ("reply path", &e.reply),
+        ("later packets' path", &e.later),
+    ] {
+        if hooks.is_empty() {
+            continue;
         }
-        for c in &h.chains {
-            chain_line(&mut out, c);
-        }
+        let _ = writeln!(out, "{title}:");
+        path_lines(&mut out, hooks);
     }
     if !e.fixes.is_empty() {
         let _ = writeln!(out, "to allow it:");

@@ -188,7 +188,8 @@ impl Display for Stmt {
             Stmt::Counter => f.write_str("counter"),
             Stmt::Log { prefix: None } => f.write_str("log"),
             Stmt::Log { prefix: Some(p) } => write!(f, "log prefix \"{p}\""),
-            Stmt::Limit { text } => f.write_str(text),
+            Stmt::Limit { text, .. } => f.write_str(text),
+            Stmt::Notrack => f.write_str("notrack"),
             Stmt::Nat(nat) => write!(f, "{nat}"),
             Stmt::Xt { target, name } => {
                 write!(f, "xt {} {name}", if *target { "target" } else { "match" })

@@ -5,7 +5,8 @@
 use std::net::IpAddr;
 
 use super::expr::Expr;
-use super::flow::{Dst, Iface, Packet};
+use super::flow::Iface;
+use super::packet::{Dst, Packet, Phase};
 use super::ruleset::Table;
 use crate::model::Proto;
 
@@ -161,7 +162,7 @@ impl Ctx<'_> {
             Expr::Payload { proto, field } => self.payload(proto, field),
             Expr::Meta(key) => match key.as_str() {
                 "iifname" | "iif" => match pkt.iif() {
-                    Some(i) => Known::Val(Val::Iface(i.clone())),
+                    Some(i) => Known::Val(Val::Iface(i)),
                     None => Known::Absent,
                 },
                 "oifname" | "oif" => match pkt.oif() {
@@ -175,24 +176,7 @@ impl Ctx<'_> {
                 "mark" => unknown("the flow's meta mark is not known"),
                 other => unknown(format!("meta {other} is not known for this flow")),
             },
-            Expr::Ct { key, dir } => match (key.as_str(), dir.as_deref()) {
-                ("state", None) => Known::Val(Val::Flags(8, CT_STATE)),
-                ("status", None) => {
-                    Known::Val(Val::Flags(if pkt.translated { 32 } else { 0 }, CT_STATUS))
-                }
-                ("direction", None) => Known::Val(Val::Word("original")),
-                ("l3proto", _) => Known::Val(Val::Word(if self.v6() { "ipv6" } else { "ipv4" })),
-                ("protocol", _) => Known::Val(Val::Proto(proto_number(flow.proto))),
-                ("saddr" | "ip saddr" | "ip6 saddr", Some("original")) => {
-                    Known::Val(Val::Addr(flow.source))
-                }
-                ("daddr" | "ip daddr" | "ip6 daddr", Some("original")) => {
-                    Known::Val(Val::Dst(pkt.flow.packet(pkt.hook, false).daddr()))
-                }
-                ("proto-dst", Some("original")) => Known::Val(Val::Port(flow.host_port)),
-                ("mark", _) => unknown("the flow's ct mark is not known"),
-                (k, _) => unknown(format!("ct {k} is not known for this flow")),
-            },
+            Expr::Ct { key, dir } => self.ct(key, dir.as_deref()),
             Expr::Fib { result, flags } => self.fib(result, flags),
             Expr::Binop { op, left, right } => match (op.as_str(), self.eval(left), &**right) {
                 ("&", Known::Val(v), mask) => match (num_of(&v), mask_of(&v, mask)) {
@@ -207,21 +191,67 @@ impl Ctx<'_> {
         }
     }
 
+    /// A conntrack key. Before conntrack (ingress, raw-priority chains) the
+    /// kernel's `ct state` is invalid and every other key breaks the rule.
+    fn ct(&self, key: &str, dir: Option<&str>) -> Known {
+        let pkt = &self.pkt;
+        let flow = pkt.flow;
+        if key == "state" && dir.is_none() {
+            return pkt.ct_state().map_or_else(
+                || {
+                    unknown(
+                        "whether conntrack has seen the packet is not known at its own priority",
+                    )
+                },
+                |s| Known::Val(Val::Flags(s, CT_STATE)),
+            );
+        }
+        match pkt.tracked {
+            Some(false) => return Known::Absent,
+            None => {
+                return unknown(
+                    "whether conntrack has seen the packet is not known at its own priority",
+                );
+            }
+            Some(true) => {}
+        }
+        let first = Packet {
+            phase: Phase::First,
+            translated: false,
+            ..*pkt
+        };
+        match (key, dir) {
+            ("status", None) => Known::Val(Val::Flags(pkt.ct_status(), CT_STATUS)),
+            ("direction", None) => Known::Val(Val::Word(if pkt.phase == Phase::Reply {
+                "reply"
+            } else {
+                "original"
+            })),
+            ("l3proto", _) => Known::Val(Val::Word(if self.v6() { "ipv6" } else { "ipv4" })),
+            ("protocol", _) => Known::Val(Val::Proto(proto_number(flow.proto))),
+            ("saddr" | "ip saddr" | "ip6 saddr", Some("original")) => {
+                Known::Val(Val::Addr(flow.source))
+            }
+            ("daddr" | "ip daddr" | "ip6 daddr", Some("original")) => {
+                Known::Val(dst_val(first.daddr()))
+            }
+            ("proto-dst", Some("original")) => Known::Val(Val::Port(flow.host_port)),
+            ("mark", _) => unknown("the flow's ct mark is not known"),
+            (k, _) => unknown(format!("ct {k} is not known for this flow")),
+        }
+    }
+
     fn payload(&self, proto: &str, field: &str) -> Known {
         let pkt = &self.pkt;
         let flow = pkt.flow;
-        let daddr = || match pkt.daddr() {
-            Dst::Addr(a) => Val::Addr(a),
-            d => Val::Dst(d),
-        };
         match proto {
             "ip" | "ip6" => {
                 if (proto == "ip6") != self.v6() {
                     return Known::Absent;
                 }
                 match field {
-                    "saddr" => Known::Val(Val::Addr(flow.source)),
-                    "daddr" => Known::Val(daddr()),
+                    "saddr" => Known::Val(dst_val(pkt.saddr())),
+                    "daddr" => Known::Val(dst_val(pkt.daddr())),
                     "protocol" | "nexthdr" => Known::Val(Val::Proto(proto_number(flow.proto))),
                     "version" => Known::Val(Val::Num(if self.v6() { 6 } else { 4 })),
                     _ => unknown(format!("{proto} {field} is not known for this flow")),
@@ -232,10 +262,15 @@ impl Ctx<'_> {
                     return Known::Absent;
                 }
                 match field {
-                    "dport" => Known::Val(Val::Port(pkt.dport())),
-                    "sport" => unknown("the flow's source port is not known"),
-                    // The first packet of a TCP connection: SYN alone.
-                    "flags" if proto == "tcp" => Known::Val(Val::Flags(2, TCP_FLAGS)),
+                    "dport" => pkt.dport().map_or_else(
+                        || unknown("the client's port is not known"),
+                        |p| Known::Val(Val::Port(p)),
+                    ),
+                    "sport" => pkt.sport().map_or_else(
+                        || unknown("the client's port is not known"),
+                        |p| Known::Val(Val::Port(p)),
+                    ),
+                    "flags" if proto == "tcp" => Known::Val(Val::Flags(pkt.tcp_flags(), TCP_FLAGS)),
                     _ => unknown(format!("{proto} {field} is not known for this flow")),
                 }
             }
@@ -253,7 +288,7 @@ impl Ctx<'_> {
             } else {
                 "unicast"
             })),
-            "type" if has("saddr") => Known::Val(Val::Word(if self.pkt.flow.from_host {
+            "type" if has("saddr") => Known::Val(Val::Word(if self.pkt.saddr_local() {
                 "local"
             } else {
                 "unicast"
@@ -262,11 +297,20 @@ impl Ctx<'_> {
             // interface it came in on, so the lookup finds an interface.
             "oif" | "oifname" if has("saddr") => Known::Val(Val::Exists),
             "oif" | "oifname" if has("daddr") => match self.pkt.oif() {
-                Some(o) if self.pkt.translated => Known::Val(Val::Iface(o)),
+                Some(o) if self.pkt.translated && self.pkt.phase != Phase::Reply => {
+                    Known::Val(Val::Iface(o))
+                }
                 _ => Known::Val(Val::Exists),
             },
             _ => unknown(format!("fib {} {result} is not known", flags.join(" . "))),
         }
+    }
+}
+
+fn dst_val(d: Dst) -> Val {
+    match d {
+        Dst::Addr(a) => Val::Addr(a),
+        d => Val::Dst(d),
     }
 }
 

@@ -189,6 +189,14 @@ impl<'a> Walker<'a> {
                     decision: Decision::Rule(at.clone()),
                 })
             }
+            Action::Notrack => {
+                self.notes.push(format!(
+                    "rule {at} keeps the connection untracked: no NAT applies to it, so it never reaches the namespace's service"
+                ));
+                Step::Done(Outcome::Drop {
+                    decision: Decision::Rule(at.clone()),
+                })
+            }
             Action::Unknowable(what) => Step::Done(Outcome::Undetermined {
                 at: at.clone(),
                 reason: format!("the effect of {what} cannot be known"),
