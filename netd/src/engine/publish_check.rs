@@ -24,9 +24,26 @@ pub fn read_ruleset() -> Result<Ruleset, EngineError> {
     if text.trim().is_empty() {
         return Ok(Ruleset::default());
     }
-    Ruleset::from_json_str(&text).map_err(|e| {
+    let mut rs = Ruleset::from_json_str(&text).map_err(|e| {
         EngineError::Firewall(format!("cannot parse `nft -j list ruleset` output: {e}"))
-    })
+    })?;
+    if rs.lacks_devices() {
+        // nft -j (up to 1.0.6 at least) omits ingress chains' devices; its
+        // text listing has them. Without it they stay unknown, and explain
+        // says "undetermined" for such a chain.
+        match std::process::Command::new("nft")
+            .args(["list", "chains"])
+            .output()
+        {
+            Ok(out) if out.status.success() => {
+                rs.fill_devices(&String::from_utf8_lossy(&out.stdout));
+            }
+            _ => rs.warnings.push(
+                "`nft list chains` failed: the devices of ingress chains are not known".into(),
+            ),
+        }
+    }
+    Ok(rs)
 }
 
 pub fn explain_publish(

@@ -206,6 +206,9 @@ fn any_local_in(loopback: bool, e: &Expr) -> Tri {
     }
 }
 
+/// The ports a client may connect from.
+const CLIENT_PORTS: (u64, u64) = (1024, 65535);
+
 fn value_eq(v: &Val, e: &Expr, exact: bool) -> Tri {
     let cannot = || Tri::Unknown(format!("cannot compare with {e}"));
     match v {
@@ -223,6 +226,29 @@ fn value_eq(v: &Val, e: &Expr, exact: bool) -> Tri {
             },
             _ => cannot(),
         },
+        Val::ClientPort => {
+            let unknown = || Tri::Unknown("the client's port is not known".into());
+            let port = |x: &Expr| match x {
+                Expr::Num(n) => Some(*n),
+                Expr::Str(s) => service_port(s).map(u64::from),
+                _ => None,
+            };
+            match e {
+                Expr::Range(lo, hi) => match (port(lo), port(hi)) {
+                    (Some(_), Some(hi)) if hi < CLIENT_PORTS.0 => Tri::False,
+                    (Some(lo), Some(hi)) if lo <= CLIENT_PORTS.0 && hi >= CLIENT_PORTS.1 => {
+                        Tri::True
+                    }
+                    (Some(_), Some(_)) => unknown(),
+                    _ => cannot(),
+                },
+                _ => match port(e) {
+                    Some(n) if n < CLIENT_PORTS.0 => Tri::False,
+                    Some(_) => unknown(),
+                    None => cannot(),
+                },
+            }
+        }
         Val::Proto(p) => match e {
             Expr::Num(n) => Tri::from_bool(u64::from(*p) == *n),
             Expr::Str(s) => proto_by_name(s).map_or_else(cannot, |n| Tri::from_bool(*p == n)),

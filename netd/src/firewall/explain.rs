@@ -328,7 +328,10 @@ fn walk_phase(
 /// The outcome of a chain bound to a device the packet may or may not
 /// come in (or go out) by.
 fn maybe_bound(table: &Table, base: &BaseChain, outcome: Outcome) -> Outcome {
-    let dev = base.dev.clone().unwrap_or_default();
+    let dev = base
+        .dev
+        .clone()
+        .unwrap_or_else(|| "a device nft did not list".into());
     Outcome::Undetermined {
         at: RuleRef {
             family: table.family,

@@ -5,6 +5,7 @@
 //! through. Pure: reading the ruleset is the caller's job.
 
 mod compare;
+mod devices;
 mod eval;
 mod explain;
 mod expr;
@@ -40,5 +41,7 @@ pub use ruleset::{
 };
 pub use show::{Show, show};
 
+#[cfg(test)]
+mod class_tests;
 #[cfg(test)]
 mod tests;

@@ -101,6 +101,7 @@ impl<'a> Packet<'a> {
     pub fn at(flow: &'a Flow, phase: Phase, hook: Hook, prio: i32, dnat_at: i32) -> Self {
         let translated = match phase {
             Phase::Reply => matches!(hook, Hook::Postrouting | Hook::Input) && prio > prio::SRCNAT,
+            _ if hook == Hook::Ingress => false,
             _ => hook != flow.dnat_hook() || prio > dnat_at,
         };
         let tracked = match hook {

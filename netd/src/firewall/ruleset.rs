@@ -26,7 +26,7 @@ pub enum Family {
 }
 
 impl Family {
-    fn parse(s: &str) -> Option<Family> {
+    pub(super) fn parse(s: &str) -> Option<Family> {
         Some(match s {
             "ip" => Family::Ip,
             "ip6" => Family::Ip6,
@@ -69,6 +69,11 @@ pub enum Hook {
 }
 
 impl Hook {
+    /// Ingress and egress chains are bound to devices.
+    pub fn is_device_hook(self) -> bool {
+        matches!(self, Hook::Ingress | Hook::Egress)
+    }
+
     fn parse(s: &str) -> Option<Hook> {
         Some(match s {
             "ingress" => Hook::Ingress,

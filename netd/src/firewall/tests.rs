@@ -29,8 +29,16 @@ fn fixture_json(name: &str) -> serde_json::Value {
     serde_json::from_str(&text).expect("fixture is JSON")
 }
 
-fn fixture(name: &str) -> Ruleset {
-    Ruleset::from_json(&fixture_json(name)).expect("fixture parses")
+pub(super) fn fixture(name: &str) -> Ruleset {
+    let mut rs = Ruleset::from_json(&fixture_json(name)).expect("fixture parses");
+    // What `nft list chains` said of its devices, which `nft -j` omits.
+    let chains = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/firewall")
+        .join(format!("{name}.chains"));
+    if let Ok(text) = std::fs::read_to_string(chains) {
+        rs.fill_devices(&text);
+    }
+    rs
 }
 
 /// Several fixtures loaded together, as if on one host.
@@ -45,7 +53,7 @@ fn fixtures(names: &[&str]) -> Ruleset {
 
 /// Explains `flow` on `rs` as on a host where netd has applied its table:
 /// `netd-only`'s, when `rs` has none of its own.
-fn ex(rs: &Ruleset, flow: &Flow) -> Explanation {
+pub(super) fn ex(rs: &Ruleset, flow: &Flow) -> Explanation {
     let mut rs = rs.clone();
     if rs.table(Family::Inet, "netd").is_none() {
         rs.tables.extend(fixture("netd-only").tables);
@@ -54,7 +62,7 @@ fn ex(rs: &Ruleset, flow: &Flow) -> Explanation {
 }
 
 /// A host that forwards, with route_localnet on and no legacy tables.
-fn facts() -> HostFacts {
+pub(super) fn facts() -> HostFacts {
     HostFacts {
         forwarding_v4: [("all".to_string(), true)].into(),
         forwarding_v6: Some(true),
@@ -65,17 +73,17 @@ fn facts() -> HostFacts {
 }
 
 /// Why the host makes the verdict undetermined or dropped.
-fn host_reasons(e: &Explanation) -> Vec<&str> {
+pub(super) fn host_reasons(e: &Explanation) -> Vec<&str> {
     e.host.iter().map(|h| h.reason.as_str()).collect()
 }
 
-fn ip(s: &str) -> IpAddr {
+pub(super) fn ip(s: &str) -> IpAddr {
     s.parse().expect("address")
 }
 
 /// A client outside connecting to host port `host_port`, DNAT'd to
 /// `target:target_port` on br-demo.
-fn remote(target: &str, target_port: u16, host_port: u16) -> Flow {
+pub(super) fn remote(target: &str, target_port: u16, host_port: u16) -> Flow {
     let v6 = target.contains(':');
     Flow {
         proto: Proto::Tcp,
@@ -94,15 +102,15 @@ fn remote(target: &str, target_port: u16, host_port: u16) -> Flow {
     }
 }
 
-fn web4() -> Flow {
+pub(super) fn web4() -> Flow {
     remote("10.88.0.2", 80, 8080)
 }
 
-fn web6() -> Flow {
+pub(super) fn web6() -> Flow {
     remote("fd88::2", 80, 8080)
 }
 
-fn from_host(mut f: Flow) -> Flow {
+pub(super) fn from_host(mut f: Flow) -> Flow {
     f.from_host = true;
     f.source = if f.is_ipv6() {
         ip("::1")
@@ -118,7 +126,7 @@ fn at_host(mut f: Flow, addr: &str) -> Flow {
 }
 
 /// The decision of a flow that was dropped.
-fn dropped_by(e: &Explanation) -> &Decision {
+pub(super) fn dropped_by(e: &Explanation) -> &Decision {
     assert_eq!(e.verdict, FlowVerdict::Dropped, "{}", e.text());
     match &e.decided_by {
         Some(Decided {
@@ -129,7 +137,7 @@ fn dropped_by(e: &Explanation) -> &Decision {
     }
 }
 
-fn assert_policy(d: &Decision, table: &str, chain: &str, policy: Policy) {
+pub(super) fn assert_policy(d: &Decision, table: &str, chain: &str, policy: Policy) {
     match d {
         Decision::Policy {
             table: t,
@@ -141,7 +149,7 @@ fn assert_policy(d: &Decision, table: &str, chain: &str, policy: Policy) {
     }
 }
 
-fn assert_rule(d: &Decision, table: &str, chain: &str, text: &str) {
+pub(super) fn assert_rule(d: &Decision, table: &str, chain: &str, text: &str) {
     match d {
         Decision::Rule(r) => {
             assert_eq!((r.table.as_str(), r.chain.as_str()), (table, chain), "{r}");
@@ -152,7 +160,12 @@ fn assert_rule(d: &Decision, table: &str, chain: &str, text: &str) {
 }
 
 /// The outcome of the base chain `table chain` at `hook`.
-fn chain_outcome<'a>(e: &'a Explanation, hook: Hook, table: &str, chain: &str) -> &'a Outcome {
+pub(super) fn chain_outcome<'a>(
+    e: &'a Explanation,
+    hook: Hook,
+    table: &str,
+    chain: &str,
+) -> &'a Outcome {
     e.hooks
         .iter()
         .filter(|h| h.hook == hook)
@@ -162,14 +175,14 @@ fn chain_outcome<'a>(e: &'a Explanation, hook: Hook, table: &str, chain: &str) -
         .unwrap_or_else(|| panic!("{table} {chain} not evaluated at {hook}:\n{}", e.text()))
 }
 
-fn accept_decision(o: &Outcome) -> &Decision {
+pub(super) fn accept_decision(o: &Outcome) -> &Decision {
     match o {
         Outcome::Accept { decision } => decision,
         other => panic!("want accept, got {other:?}"),
     }
 }
 
-fn commands(e: &Explanation) -> Vec<&str> {
+pub(super) fn commands(e: &Explanation) -> Vec<&str> {
     e.fixes.iter().map(|f| f.command.as_str()).collect()
 }
 
@@ -397,7 +410,7 @@ fn ufw_output_accepts_the_hosts_own_connections() {
 }
 
 /// Each evaluated chain's result, in path order.
-fn chain_verdicts(hooks: &[HookPass]) -> Vec<&'static str> {
+pub(super) fn chain_verdicts(hooks: &[HookPass]) -> Vec<&'static str> {
     hooks
         .iter()
         .flat_map(|h| &h.chains)

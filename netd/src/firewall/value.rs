@@ -94,6 +94,9 @@ pub(crate) enum Val {
     Num(u64),
     /// A fib lookup that finds an interface (which one is not known).
     Exists,
+    /// The client's own port: not known, but not a privileged one (below
+    /// 1024), which clients do not use.
+    ClientPort,
 }
 
 /// What a left-hand expression evaluates to.
@@ -180,7 +183,12 @@ impl Ctx<'_> {
             Expr::Fib { result, flags } => self.fib(result, flags),
             Expr::Binop { op, left, right } => match (op.as_str(), self.eval(left), &**right) {
                 ("&", Known::Val(v), mask) => match (num_of(&v), mask_of(&v, mask)) {
-                    (Some(n), Some(m)) => Known::Val(Val::Num(n & m)),
+                    // Flags stay flags, so the masked value compares with a
+                    // flag list (`tcp flags & (syn | ack) == syn | ack`).
+                    (Some(n), Some(m)) => Known::Val(match v {
+                        Val::Flags(_, names) => Val::Flags(n & m, names),
+                        _ => Val::Num(n & m),
+                    }),
                     _ => unknown(format!("cannot evaluate {e}")),
                 },
                 (_, Known::Absent, _) => Known::Absent,
@@ -262,14 +270,8 @@ impl Ctx<'_> {
                     return Known::Absent;
                 }
                 match field {
-                    "dport" => pkt.dport().map_or_else(
-                        || unknown("the client's port is not known"),
-                        |p| Known::Val(Val::Port(p)),
-                    ),
-                    "sport" => pkt.sport().map_or_else(
-                        || unknown("the client's port is not known"),
-                        |p| Known::Val(Val::Port(p)),
-                    ),
+                    "dport" => Known::Val(pkt.dport().map_or(Val::ClientPort, Val::Port)),
+                    "sport" => Known::Val(pkt.sport().map_or(Val::ClientPort, Val::Port)),
                     "flags" if proto == "tcp" => Known::Val(Val::Flags(pkt.tcp_flags(), TCP_FLAGS)),
                     _ => unknown(format!("{proto} {field} is not known for this flow")),
                 }

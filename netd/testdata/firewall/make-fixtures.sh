@@ -22,6 +22,7 @@
 #   docker-nft         docker-nft.nft                           RECONSTRUCTED from moby's nftabler goldens (see the file)
 #   netavark           netavark.nft                             RECONSTRUCTED from netavark's src/firewall/nft.rs (see the file)
 #   netd-only          netd-only.nft                            netd's own table, the shape DESIGN.md gives
+#   class-*            class-*.nft                              hand-written, one class of situation each
 #   netd-rendered      netd-rendered.nft.json                   netd's renderer output for netd-rendered.toml: copies of
 #                                                               ../nft/publish.{json,toml} (netd/src/nft's golden), refreshed
 #
@@ -225,6 +226,15 @@ load_xtables docker-iptables docker-iptables.rules
 load_nft docker-nft
 load_nft netavark
 load_nft netd-only
+# One fixture per class of situation explain must model (class-*.nft); the
+# devices they are bound to must exist.
+ip link add eth0 type veth peer name eth0-peer
+ip link add br-demo type bridge
+for f in "$HERE"/class-*.nft; do
+  load_nft "$(basename "$f" .nft)"
+  # nft -j leaves out chains' devices: keep what `nft list chains` says.
+  if grep -q ' device' "$f"; then nft list chains >"${f%.nft}.chains"; fi
+done
 # The renderer's golden is the source of truth for what netd renders.
 if [[ -f $HERE/../nft/publish.json && -f $HERE/../nft/publish.toml ]]; then
   cp "$HERE/../nft/publish.json" "$HERE/netd-rendered.nft.json"
