@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use super::EngineError;
 use super::hostnet::HostNet;
-use crate::firewall::{Explanation, Flow, FlowVerdict, HostAddr, Iface, Outcome, Ruleset, explain};
+use crate::firewall::{
+    Explanation, Flow, FlowVerdict, HostAddr, Iface, Outcome, Phase, Ruleset, explain,
+};
 use crate::model::{Desired, PortRange, Proto, Publish};
 
 /// The host's ruleset, from `nft -j list ruleset` (through the nftables
@@ -175,18 +177,41 @@ pub fn check_line(cp: &CheckedPublish<'_>, e: &Explanation) -> String {
         "{} {}->{target}/{} ({}): ",
         cp.ns, f.host_port, f.proto, f.host
     );
+    let phase = match e.decided_by.as_ref().map(|d| d.packet) {
+        Some(p) if p != Phase::First => format!(" ({p})"),
+        _ => String::new(),
+    };
+    let host_effect = |v: FlowVerdict| e.host.iter().find(|h| h.effect == v);
     match (&e.verdict, e.decided_by.as_ref().map(|d| &d.outcome)) {
         (FlowVerdict::Accepted, _) => s.push_str("accepted\n"),
         (FlowVerdict::Dropped, Some(Outcome::Drop { decision })) => {
-            s.push_str(&format!("DROPPED by {decision}\n"));
+            s.push_str(&format!("DROPPED{phase} by {decision}\n"));
         }
         (_, Some(Outcome::Undetermined { at, reason, .. })) => {
-            s.push_str(&format!("undetermined at {at}\n    ({reason})\n"));
+            s.push_str(&format!("undetermined{phase} at {at}\n    ({reason})\n"));
             for d in e.decided_by.iter().flat_map(|d| d.outcome.drops()) {
                 s.push_str(&format!("    may be dropped by {d}\n"));
             }
         }
-        (v, _) => s.push_str(&format!("{v:?}\n")),
+        (v, _) => match host_effect(*v) {
+            Some(h) => s.push_str(&format!(
+                "{} by the host: {}\n    check: {}\n",
+                if *v == FlowVerdict::Dropped {
+                    "DROPPED"
+                } else {
+                    "undetermined"
+                },
+                h.reason,
+                h.check
+            )),
+            None => s.push_str(&format!("{v:?}\n")),
+        },
+    }
+    // Host effects the line above does not already name.
+    for h in &e.host {
+        if host_effect(e.verdict) != Some(h) || e.decided_by.is_some() {
+            s.push_str(&format!("    also: {} ({})\n", h.reason, h.check));
+        }
     }
     for fix in &e.fixes {
         s.push_str(&format!("    to allow it: {}\n", fix.command));
