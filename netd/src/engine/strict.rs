@@ -57,7 +57,11 @@ pub fn refusals(desired: &Desired) -> Result<Vec<String>, EngineError> {
     if publishes.is_empty() {
         return Ok(out);
     }
-    let rs = read_ruleset()?;
+    // Judged against netd's table as this apply will load it.
+    let rs = match crate::nft::render(desired) {
+        Some(r) => read_ruleset()?.with_netd_table(&r.commands),
+        None => read_ruleset()?,
+    };
     let report = check_publishes(&rs, desired, &HostNet::read());
     for checked in &report.publishes {
         for e in &checked.explanations {

@@ -17,6 +17,7 @@ mod outcome;
 mod owner;
 mod packet;
 mod parse;
+mod planned;
 mod prio;
 mod report;
 mod ruleset;

@@ -740,6 +740,26 @@ fn config_to_flow_to_netds_rendered_table() {
     assert!(seen >= 3);
 }
 
+#[test]
+fn strict_judges_netds_table_as_it_will_be_loaded() {
+    // No netd table in the kernel yet (a first apply): explained against
+    // the rendered one, every publish of the config is accepted.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/firewall/netd-rendered.toml");
+    let desired = crate::config::load(&path).expect("config loads");
+    let rendered = crate::nft::render(&desired).expect("a table to render");
+    let rs = fixture("debian-default").with_netd_table(&rendered.commands);
+    assert_eq!(
+        rs.table(Family::Inet, "netd").map(|t| t.owner),
+        Some(Owner::Netd)
+    );
+    for p in &desired.namespaces["web"].publish {
+        let flow = Flow::to_publish(&desired, p, p.port.start);
+        let e = explain(&rs, &flow, &facts());
+        assert_eq!(e.verdict, FlowVerdict::Accepted, "{}", e.text());
+    }
+}
+
 /// A chain of a synthetic table: name, Some((hook, policy)) for a base
 /// chain, and each rule's statements.
 type ChainSpec<'a> = (&'a str, Option<(&'a str, &'a str)>, Vec<serde_json::Value>);
