@@ -8,8 +8,7 @@
 # Counters over the whole run.
 N_RULESETS=0 N_FLOWS=0 K_ACCEPTED=0 K_DROPPED=0
 E_ACCEPTED=0 E_DROPPED=0 E_UNDETERMINED=0 N_DISAGREE=0 N_RETRIED=0 N_SLOW=0
-declare -A CLASS_RULESETS=() CLASS_DISAGREE=() CLASS_MIN=() FLOW_DISAGREE=()
-declare -A KEY_COUNT=() KEY_SEEDS=() CONFIRMED=() JSON_PROBLEM=()
+declare -A CLASS_RULESETS=() SEEN_KIND=() CONFIRMED=() JSON_PROBLEM=()
 DETAILS_SHOWN=0
 # What the previous seed changed besides nftables, for reset_host.
 DIRTY_SYSCTL=0 DIRTY_LEGACY=0
@@ -227,25 +226,18 @@ evaluate_seed() {
   note "seed $seed [$SEED_CLASSES]:$line  ($((N_DISAGREE - before)) disagreeing, $(($(now_ms) - SEED_T0)) ms)"
 }
 
-# disagreement SEED FLOW NAME VERDICT OBSERVED WHY: counted by class, by
-# flow and by kind; the first of a kind printed in full.
+# disagreement SEED FLOW NAME VERDICT OBSERVED WHY: a line of
+# $T/disagree.tsv for the report; the first of a kind (flow, verdict,
+# outcome, classes) printed in full.
 disagreement() {
-  local seed=$1 flow=$2 name=$3 verdict=$4 observed=$5 why=$6 c n key who proto fam classes
+  local seed=$1 flow=$2 name=$3 verdict=$4 observed=$5 why=$6 key who proto fam classes
   read -ra classes <<<"$SEED_CLASSES"
-  n=${#classes[@]}
   N_DISAGREE=$((N_DISAGREE + 1))
-  FLOW_DISAGREE[$name]=$((${FLOW_DISAGREE[$name]:-0} + 1))
-  for c in $SEED_CLASSES; do
-    CLASS_DISAGREE[$c]=$((${CLASS_DISAGREE[$c]:-0} + 1))
-    if [[ -z ${CLASS_MIN[$c]:-} || $n -lt ${CLASS_MIN[$c]%% *} ]]; then
-      CLASS_MIN[$c]="$n seed $seed ($SEED_CLASSES): $name, explain $verdict, kernel $observed"
-    fi
-  done
-  key="$name: explain $verdict, kernel ${observed%% *} [$SEED_CLASSES]"
-  KEY_COUNT[$key]=$((${KEY_COUNT[$key]:-0} + 1))
-  local count=${KEY_COUNT[$key]}
-  ((count > 6)) || KEY_SEEDS[$key]+=" $seed"
-  ((count == 1 && DETAILS_SHOWN < DETAILS)) || return 0
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$seed" "${#classes[@]}" "$SEED_CLASSES" "$name" "$verdict" "${observed%% *}" >>"$T/disagree.tsv"
+  key="$name $verdict ${observed%% *} $SEED_CLASSES"
+  [[ -z ${SEEN_KIND[$key]:-} ]] || return 0
+  SEEN_KIND[$key]=1
+  ((DETAILS_SHOWN < DETAILS)) || return 0
   DETAILS_SHOWN=$((DETAILS_SHOWN + 1))
   read -r who proto fam <<<"$flow"
   flow_vars "$who" "$proto" "$fam"
@@ -257,20 +249,34 @@ disagreement() {
   timeout "$NETD_CMD_TIMEOUT" "$NETD" firewall explain "web:$PORT/$proto" --from "$SRC" -c "$FW_CFG" 2>&1 | sed 's/^/    /' >&2 || true
 }
 
+# The disagreements by flow (count and first seeds of each verdict against
+# outcome), and by generator class: disagreeing flows, rulesets with one
+# out of those with the class, and the simplest example (fewest classes,
+# then the flow that disagrees least often overall, so that a flow wrong
+# under every ruleset does not hide what the class itself does).
+disagreement_tables() {
+  local f=$T/disagree.tsv c
+  note "by flow (explain -> kernel: count, first seeds):"
+  awk -F'\t' '{k = $4 "\t" $5 " -> " $6; n[k]++; if (n[k] <= 5) s[k] = s[k] " " $1}
+    END {for (k in n) {split(k, a, "\t"); printf "     %-22s %-24s %4d,%s\n", a[1], a[2], n[k], s[k]}}' "$f" | sort >&2
+  note "by class (disagreeing flows; rulesets that have one / with the class; simplest example):"
+  for c in $(python3 "$ITEST_DIR/fwgen.py" --list-classes); do
+    [[ -n ${CLASS_RULESETS[$c]:-} ]] || continue
+    awk -F'\t' -v c="$c" -v total="${CLASS_RULESETS[$c]}" '
+      NR == FNR {flows[$4]++; next}
+      (" " $3 " ") ~ (" " c " ") {
+        n++; if (!($1 in seen)) {seen[$1] = 1; r++}
+        k = sprintf("%03d %06d %06d", $2, flows[$4], $1)
+        if (best == "" || k < best) {best = k; ex = "seed " $1 " [" $3 "]: " $4 ", explain " $5 ", kernel " $6}
+      }
+      END {printf "     %-12s %4d  %3d / %-4d %s\n", c, n, r, total, ex}' "$f" "$f" >&2
+  done
+}
+
 report() {
-  local k c p elapsed=$((SECONDS - started)) mixed
+  local k elapsed=$((SECONDS - started)) mixed
   step "explain's verdicts against the kernel"
-  if ((${#KEY_COUNT[@]} > 0)); then
-    note "disagreements (flow: explain, kernel [generator classes of the ruleset]: count, first seeds):"
-    for k in "${!KEY_COUNT[@]}"; do printf '     %s: %s,%s\n' "$k" "${KEY_COUNT[$k]}" "${KEY_SEEDS[$k]}"; done | sort >&2
-    note "by class (disagreeing flows / rulesets with the class; the seed with fewest classes):"
-    for c in $(python3 "$ITEST_DIR/fwgen.py" --list-classes); do
-      [[ -n ${CLASS_RULESETS[$c]:-} ]] || continue
-      printf '     %-12s %4s / %-4s %s\n' "$c" "${CLASS_DISAGREE[$c]:-0}" "${CLASS_RULESETS[$c]}" "${CLASS_MIN[$c]#* }" >&2
-    done
-    note "by flow:"
-    for k in "${!FLOW_DISAGREE[@]}"; do printf '     %-22s %s\n' "$k" "${FLOW_DISAGREE[$k]}"; done | sort >&2
-  fi
+  [[ ! -s $T/disagree.tsv ]] || disagreement_tables
   mixed=$(printf '%s\n' "${!TYPES[@]}" |
     awk -F'\t' '$2 != "null" {t[$1] = t[$1] (t[$1] ? "," : "") $2} END {for (p in t) if (t[p] ~ /,/) print p ": " t[p]}' | sort)
   if [[ -n $mixed ]]; then

@@ -32,7 +32,8 @@ import os
 import random
 import sys
 
-from fwgen_rules import RuleMaker
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from fwgen_rules import RuleMaker  # noqa: E402
 
 CLASSES = [
     "base", "forward", "prerouting", "input", "output", "postrouting",
