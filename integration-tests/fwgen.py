@@ -8,12 +8,24 @@
 Prints, for `nft -f -`, an nftables ruleset built from rule templates of 1
 to 3 classes picked with random.Random(SEED): the same seed always prints
 the same ruleset. --dir writes seeds FIRST .. FIRST+COUNT-1 to DIR/SEED.nft
-in one run (one interpreter start for a whole test). What nft cannot hold is on comment lines that nft ignores:
+in one run (one interpreter start for a whole test). What nft cannot hold
+is on comment lines that nft ignores:
 
     #@class NAME          a class the ruleset was built from
     #@sysctl KEY=VALUE    a host sysctl to set (the test restores it after)
     #@legacy COMMAND...   an iptables-legacy / ip6tables-legacy command
     #@nonetd              delete table inet netd after netd apply
+
+Classes: base (counters, logs, harmless rules); forward, prerouting,
+input, output, postrouting (filter chains, policy accept or drop, random
+matches and verdicts); ingress (netdev and inet ingress on the uplinks or
+the bridge); notrack (raw-priority notrack, before and after conntrack);
+limit (`limit rate` and `limit rate over`); reply (rules that drop only the
+answer); sysctl (forwarding off, route_localnet off on the bridge); nat
+(foreign DNAT and redirect before, at and after netd's priority, SNAT
+after); legacy (iptables-legacy filter, nat, raw and mangle rules); sets
+(named and anonymous sets, maps, vmaps); jumps (jump, goto, return into
+user chains); reject (every reject variant); nonetd (table inet netd gone).
 
 The names are those of firewall-lib.sh's sandbox: clients 192.0.2.100 and
 2001:db8:1::100 on uplink, 198.51.100.100 and 2001:db8:2::100 on uplink2,
@@ -40,9 +52,6 @@ CLASSES = [
     "ingress", "notrack", "limit", "reply", "sysctl", "nat", "legacy",
     "sets", "jumps", "reject", "nonetd",
 ]
-
-ODD_PRIOS = [-5, 10, -110, -90, 5]
-
 
 class Ruleset:
     def __init__(self, rng):
