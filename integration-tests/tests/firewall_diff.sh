@@ -23,6 +23,7 @@
 # first of each kind (flow, verdict, outcome, classes) also prints the
 # ruleset, sysctls, legacy commands and explain's text, up to
 # FWDIFF_DETAILS (default 25) of them.
+# timeout: 900
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
 need_tool ip nft iptables-legacy ip6tables-legacy socat jq sysctl timeout python3

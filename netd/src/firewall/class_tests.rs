@@ -237,3 +237,15 @@ fn flow_json_has_one_type_per_field() {
     };
     assert_eq!(serde_json::to_value(&unknown).expect("json")["iif"], "*");
 }
+
+#[test]
+fn foreign_dnat_to_the_same_target_is_no_diversion() {
+    let e = ex(&fixture("class-dnat-same-target"), &web4());
+    assert_eq!(e.verdict, FlowVerdict::Accepted, "{}", e.text());
+}
+
+#[test]
+fn output_chains_see_lo_even_after_netds_dnat() {
+    let e = ex(&fixture("class-output-oif"), &from_host(web4()));
+    assert_eq!(e.verdict, FlowVerdict::Accepted, "{}", e.text());
+}

@@ -16,7 +16,7 @@
 //! otherwise the chain is undetermined at that rule, and both outcomes are
 //! reported rather than guessed.
 
-use super::expr::{NatKind, Stmt};
+use super::expr::{Expr, NatKind, Stmt};
 use super::fix::{Fix, fixes};
 use super::flow::{Flow, Iface};
 use super::host::HostFacts;
@@ -255,7 +255,7 @@ fn walk_phase(
                 outcome = maybe_bound(table, base, outcome);
             }
             if hook == dnat_hook && base.kind == "nat" && phase == Phase::First {
-                match nat_effect(table, base, dnat_at, &outcome, &walked.nat_hits) {
+                match nat_effect(flow, table, base, dnat_at, &outcome, &walked.nat_hits) {
                     NatEffect::None => {}
                     NatEffect::Note(n) => notes.push(n),
                     NatEffect::Doubt(reason) => effects.push(HostEffect {
@@ -393,6 +393,7 @@ enum NatEffect {
 /// one at netd's priority may or may not; netd's own chain not matching
 /// means the publish is not loaded.
 fn nat_effect(
+    flow: &Flow,
     table: &Table,
     base: &BaseChain,
     dnat_at: i32,
@@ -422,6 +423,11 @@ fn nat_effect(
         if !dnats {
             continue;
         }
+        if rule.is_some_and(|rule| maps_to_target(flow, rule)) {
+            // Another table sends it where netd would: the same namespace
+            // address and port.
+            continue;
+        }
         let certain = matches!(outcome, Outcome::Accept { decision: Decision::Rule(d) } if d == r);
         if certain && base.prio < dnat_at {
             return NatEffect::Diverts;
@@ -446,6 +452,24 @@ fn nat_effect(
         ));
     }
     effect
+}
+
+/// Whether a DNAT rule sends the connection to the flow's own target
+/// address and port, literally.
+fn maps_to_target(flow: &Flow, rule: &super::ruleset::Rule) -> bool {
+    rule.stmts.iter().any(|s| {
+        let Stmt::Nat(n) = s else { return false };
+        let addr = match &n.addr {
+            Some(Expr::Str(a)) => a.parse::<std::net::IpAddr>().ok(),
+            _ => None,
+        };
+        let port = match &n.port {
+            Some(Expr::Num(p)) => u16::try_from(*p).ok(),
+            None => Some(flow.host_port),
+            _ => None,
+        };
+        n.kind == NatKind::Dnat && addr == Some(flow.target) && port == Some(flow.target_port)
+    })
 }
 
 impl Explanation {

@@ -204,6 +204,10 @@ impl<'a> Packet<'a> {
         match self.hook {
             Hook::Prerouting | Hook::Input | Hook::Ingress => None,
             _ if self.reply() => (!self.flow.from_host).then(|| self.flow.iif.clone()),
+            // Output chains see the device of the route the packet had when
+            // the hook began: a local address's, lo, even after netd's DNAT
+            // re-routes it to the bridge.
+            Hook::Output => Some(Iface::Named("lo".into())),
             _ if self.translated => Some(self.flow.bridge.clone()),
             // Before DNAT, a connection to a local address is routed to lo.
             _ => Some(Iface::Named("lo".into())),

@@ -226,6 +226,12 @@ load_xtables docker-iptables docker-iptables.rules
 load_nft docker-nft
 load_nft netavark
 load_nft netd-only
+# The renderer's golden is the source of truth for what netd renders.
+if [[ -f $HERE/../nft/publish.json && -f $HERE/../nft/publish.toml ]]; then
+  cp "$HERE/../nft/publish.json" "$HERE/netd-rendered.nft.json"
+  cp "$HERE/../nft/publish.toml" "$HERE/netd-rendered.toml"
+fi
+load_nft_json netd-rendered
 # One fixture per class of situation explain must model (class-*.nft); the
 # devices they are bound to must exist.
 ip link add eth0 type veth peer name eth0-peer
@@ -235,10 +241,4 @@ for f in "$HERE"/class-*.nft; do
   # nft -j leaves out chains' devices: keep what `nft list chains` says.
   if grep -q ' device' "$f"; then nft list chains >"${f%.nft}.chains"; fi
 done
-# The renderer's golden is the source of truth for what netd renders.
-if [[ -f $HERE/../nft/publish.json && -f $HERE/../nft/publish.toml ]]; then
-  cp "$HERE/../nft/publish.json" "$HERE/netd-rendered.nft.json"
-  cp "$HERE/../nft/publish.toml" "$HERE/netd-rendered.toml"
-fi
-load_nft_json netd-rendered
 nft flush ruleset
