@@ -9,9 +9,13 @@
 
 mod destroy;
 mod error;
+mod foreign_dnat;
 pub mod hostnet;
+pub mod port_conflict;
+pub mod port_warnings;
 pub mod publish_check;
 mod recheck;
+pub mod sockdiag;
 pub mod strict;
 
 use std::path::{Path, PathBuf};
@@ -102,7 +106,8 @@ impl Engine {
     }
 
     /// What it takes to get from `session` to `desired`. Strict mode's
-    /// refusals come first, so nothing surprises at apply time.
+    /// refusals come first, so nothing surprises at apply time; in the
+    /// other modes a published port someone else has is a warning.
     pub fn plan(
         &self,
         session: &Session,
@@ -113,6 +118,7 @@ impl Engine {
         if !refused.is_empty() {
             return Err(EngineError::Refused(refused));
         }
+        port_warnings::warn_conflicts(desired);
         plan::plan(desired, &session.observed, &session.state, prune)
             .map_err(EngineError::Conflicts)
     }

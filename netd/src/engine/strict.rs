@@ -1,9 +1,12 @@
 //! Strict mode: before anything changes, refuse publishes that the host's
-//! firewall would block, or that the policy's allow-lists leave out.
+//! firewall would block, that the policy's allow-lists leave out, or whose
+//! port a host socket or another table's DNAT already has.
 
 use super::EngineError;
 use super::hostnet::HostNet;
+use super::port_conflict::{add_conflicts, conflict_lines};
 use super::publish_check::{check_line, check_publishes, read_ruleset};
+use super::sockdiag::read_host_sockets;
 use crate::firewall::FlowVerdict;
 use crate::model::{Desired, Policy, PolicyMode, Publish};
 
@@ -58,13 +61,15 @@ pub fn refusals(desired: &Desired) -> Result<Vec<String>, EngineError> {
         return Ok(out);
     }
     let rs = read_ruleset()?;
-    let report = check_publishes(&rs, desired, &HostNet::read());
+    let mut report = check_publishes(&rs, desired, &HostNet::read());
+    add_conflicts(&mut report, &read_host_sockets()?, &rs);
     for checked in &report.publishes {
         for e in &checked.explanations {
             if e.verdict != FlowVerdict::Accepted {
                 out.push(check_line(checked, e).trim_end().to_string());
             }
         }
+        out.extend(conflict_lines(checked));
     }
     Ok(out)
 }

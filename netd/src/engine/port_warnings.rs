@@ -1,0 +1,60 @@
+//! Port conflicts in the `respect` and `integrate` modes: a warning, and
+//! the apply goes on. Each conflict is logged once, when it appears: a
+//! daemon plans again and again, and a re-check plans again at once.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use super::EngineError;
+use super::port_conflict::{PublishedPort, conflicts, publish_label};
+use super::publish_check::read_ruleset;
+use super::sockdiag::read_host_sockets;
+use crate::model::{Desired, PolicyMode};
+
+/// The conflict lines logged last time.
+static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// Logs the conflicts of `desired`'s publishes that were not logged last
+/// time; nothing in strict mode (its refusals name them) or without
+/// publishes.
+pub fn warn_conflicts(desired: &Desired) {
+    if desired.policy.mode == PolicyMode::Strict {
+        return;
+    }
+    let lines = match conflict_lines(desired) {
+        Ok(lines) => lines,
+        Err(e) => vec![format!(
+            "cannot check the published ports for conflicts: {e}"
+        )],
+    };
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    for line in lines.iter().filter(|l| !warned.contains(*l)) {
+        tracing::warn!("{line}");
+    }
+    *warned = lines.into_iter().collect();
+}
+
+/// `LABEL: conflict: TEXT` for every conflict of every publish.
+fn conflict_lines(desired: &Desired) -> Result<Vec<String>, EngineError> {
+    let publishes: Vec<_> = desired
+        .namespaces
+        .values()
+        .flat_map(|n| &n.publish)
+        .collect();
+    if publishes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rs = read_ruleset()?;
+    let sockets = read_host_sockets()?;
+    let mut out = Vec::new();
+    for p in publishes {
+        let pp = PublishedPort::from(p);
+        let label = publish_label(&p.ns, &pp);
+        out.extend(
+            conflicts(&pp, &sockets, &rs)
+                .iter()
+                .map(|c| format!("{label}: conflict: {}", c.text())),
+        );
+    }
+    Ok(out)
+}
