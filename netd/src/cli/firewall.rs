@@ -12,7 +12,7 @@ use super::output::print_json;
 use super::{Cli, CliError, load_config};
 use crate::engine::hostnet::HostNet;
 use crate::engine::port_conflict::{
-    Conflict, PublishedPort, add_conflicts, conflict_lines, conflicts,
+    Conflict, PublishedPort, add_conflicts, conflict_lines, conflicts, on_published_port,
 };
 use crate::engine::publish_check::{check_line, check_publishes, explain_publish, read_ruleset};
 use crate::engine::sockdiag::read_host_sockets;
@@ -141,14 +141,17 @@ fn flow_conflicts(
     flows: &[(&Publish, u16)],
     rs: &crate::firewall::Ruleset,
 ) -> Result<Vec<Conflict>, CliError> {
-    let sockets = read_host_sockets()?;
-    let mut out: Vec<Conflict> = Vec::new();
-    for (p, port) in flows {
-        let pp = PublishedPort {
+    let ports: Vec<PublishedPort> = flows
+        .iter()
+        .map(|(p, port)| PublishedPort {
             port: PortRange::single(*port),
             ..PublishedPort::from(*p)
-        };
-        for c in conflicts(&pp, &sockets, rs) {
+        })
+        .collect();
+    let sockets = read_host_sockets(|s| on_published_port(&ports, s))?;
+    let mut out: Vec<Conflict> = Vec::new();
+    for pp in &ports {
+        for c in conflicts(pp, &sockets, rs) {
             if !out.contains(&c) {
                 out.push(c);
             }
@@ -240,7 +243,9 @@ fn target_flows<'d>(
 fn check(desired: &Desired, config: &Path, json: bool) -> Result<u8, CliError> {
     let rs = read_ruleset().map_err(CliError::runtime)?;
     let mut report = check_publishes(&rs, desired, &HostNet::read());
-    add_conflicts(&mut report, &read_host_sockets()?, &rs);
+    let ports: Vec<PublishedPort> = report.publishes.iter().map(PublishedPort::from).collect();
+    let sockets = read_host_sockets(|s| on_published_port(&ports, s))?;
+    add_conflicts(&mut report, &sockets, &rs);
     let code = u8::from(report.any_blocked() || report.conflicts > 0);
     if json {
         print_json(&report);

@@ -10,6 +10,8 @@
 mod destroy;
 mod error;
 mod foreign_dnat;
+#[cfg(test)]
+mod foreign_dnat_tests;
 pub mod hostnet;
 pub mod port_conflict;
 pub mod port_warnings;

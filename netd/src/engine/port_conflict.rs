@@ -166,6 +166,14 @@ pub fn conflict_lines(cp: &CheckedPublish<'_>) -> Vec<String> {
         .collect()
 }
 
+/// Whether a socket is on a port and protocol one of `ports` publishes:
+/// the sockets worth a closer look.
+pub fn on_published_port(ports: &[PublishedPort], s: &HostSocket) -> bool {
+    ports
+        .iter()
+        .any(|p| p.proto == s.proto && p.port.contains(s.port))
+}
+
 /// The conflicts of one publish.
 pub fn conflicts(pp: &PublishedPort, sockets: &[HostSocket], rs: &Ruleset) -> Vec<Conflict> {
     let mut out: Vec<Conflict> = sockets

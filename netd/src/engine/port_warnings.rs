@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use super::EngineError;
-use super::port_conflict::{PublishedPort, conflicts, publish_label};
+use super::port_conflict::{PublishedPort, conflicts, on_published_port, publish_label};
 use super::publish_check::read_ruleset;
 use super::sockdiag::read_host_sockets;
 use crate::model::{Desired, PolicyMode};
@@ -44,14 +44,14 @@ fn conflict_lines(desired: &Desired) -> Result<Vec<String>, EngineError> {
     if publishes.is_empty() {
         return Ok(Vec::new());
     }
+    let ports: Vec<PublishedPort> = publishes.iter().map(|p| PublishedPort::from(*p)).collect();
     let rs = read_ruleset()?;
-    let sockets = read_host_sockets()?;
+    let sockets = read_host_sockets(|s| on_published_port(&ports, s))?;
     let mut out = Vec::new();
-    for p in publishes {
-        let pp = PublishedPort::from(p);
-        let label = publish_label(&p.ns, &pp);
+    for (p, pp) in publishes.iter().zip(&ports) {
+        let label = publish_label(&p.ns, pp);
         out.extend(
-            conflicts(&pp, &sockets, &rs)
+            conflicts(pp, &sockets, &rs)
                 .iter()
                 .map(|c| format!("{label}: conflict: {}", c.text())),
         );

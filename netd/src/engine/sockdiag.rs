@@ -3,7 +3,7 @@
 //! kernel with a netlink `sock_diag` dump (no `ss` process), then the
 //! owning process of each from `/proc/*/fd`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::IpAddr;
 
@@ -23,27 +23,35 @@ use super::EngineError;
 use super::port_conflict::{HostSocket, SocketOwner};
 use crate::model::Proto;
 
-/// [`host_sockets`], failing as an engine error.
-pub fn read_host_sockets() -> Result<Vec<HostSocket>, EngineError> {
-    host_sockets().map_err(|e| {
+/// The host's sockets for which `relevant` holds, with their owners,
+/// failing as an engine error. `/proc` is read only for those: on a host
+/// with thousands of processes it is the slow part.
+pub fn read_host_sockets(
+    relevant: impl Fn(&HostSocket) -> bool,
+) -> Result<Vec<HostSocket>, EngineError> {
+    let mut sockets = host_sockets().map_err(|e| {
         EngineError::Firewall(format!(
             "cannot list the host's sockets with netlink sock_diag: {e}"
         ))
-    })
+    })?;
+    sockets.retain(|s| relevant(s));
+    if !sockets.is_empty() {
+        let owners = socket_owners(&sockets.iter().map(|s| s.inode).collect());
+        for s in &mut sockets {
+            s.owner = owners.get(&s.inode).cloned();
+        }
+    }
+    Ok(sockets)
 }
 
 /// Every listening TCP socket and bound UDP socket of the current network
-/// namespace, with its owner when `/proc` tells it.
+/// namespace (owners not filled in).
 pub fn host_sockets() -> io::Result<Vec<HostSocket>> {
     let mut out = Vec::new();
     for proto in [Proto::Tcp, Proto::Udp] {
         for family in [AF_INET, AF_INET6] {
             out.extend(dump(proto, family)?);
         }
-    }
-    let owners = socket_owners();
-    for s in &mut out {
-        s.owner = owners.get(&s.inode).cloned();
     }
     Ok(out)
 }
@@ -137,10 +145,10 @@ fn unmapped(a: IpAddr) -> IpAddr {
     }
 }
 
-/// Socket inode → the first process (lowest pid) holding it. Processes
-/// that vanish or that netd may not look into are skipped: the owner is
-/// extra detail, never a reason to fail.
-fn socket_owners() -> HashMap<u32, SocketOwner> {
+/// Socket inode → the first process (lowest pid) holding it, for the
+/// inodes `wanted`. Processes that vanish or that netd may not look into
+/// are skipped: the owner is extra detail, never a reason to fail.
+fn socket_owners(wanted: &HashSet<u32>) -> HashMap<u32, SocketOwner> {
     let mut owners = HashMap::new();
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return owners;
@@ -162,7 +170,7 @@ fn socket_owners() -> HashMap<u32, SocketOwner> {
             else {
                 continue;
             };
-            if owners.contains_key(&inode) {
+            if !wanted.contains(&inode) || owners.contains_key(&inode) {
                 continue;
             }
             let name = name
@@ -173,6 +181,9 @@ fn socket_owners() -> HashMap<u32, SocketOwner> {
                 })
                 .clone();
             owners.insert(inode, SocketOwner { pid, name });
+        }
+        if owners.len() == wanted.len() {
+            break;
         }
     }
     owners
@@ -213,7 +224,7 @@ mod tests {
     fn a_listener_of_this_process_is_found_with_its_owner() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let found = host_sockets().unwrap();
+        let found = read_host_sockets(|s| s.port == port).unwrap();
         let s = found
             .iter()
             .find(|s| s.proto == Proto::Tcp && s.port == port)

@@ -4,7 +4,7 @@
 
 use super::EngineError;
 use super::hostnet::HostNet;
-use super::port_conflict::{add_conflicts, conflict_lines};
+use super::port_conflict::{PublishedPort, add_conflicts, conflict_lines, on_published_port};
 use super::publish_check::{check_line, check_publishes, read_ruleset};
 use super::sockdiag::read_host_sockets;
 use crate::firewall::FlowVerdict;
@@ -62,7 +62,9 @@ pub fn refusals(desired: &Desired) -> Result<Vec<String>, EngineError> {
     }
     let rs = read_ruleset()?;
     let mut report = check_publishes(&rs, desired, &HostNet::read());
-    add_conflicts(&mut report, &read_host_sockets()?, &rs);
+    let ports: Vec<PublishedPort> = publishes.iter().map(|p| PublishedPort::from(*p)).collect();
+    let sockets = read_host_sockets(|s| on_published_port(&ports, s))?;
+    add_conflicts(&mut report, &sockets, &rs);
     for checked in &report.publishes {
         for e in &checked.explanations {
             if e.verdict != FlowVerdict::Accepted {
