@@ -28,10 +28,21 @@ pub fn warn_conflicts(desired: &Desired) {
         )],
     };
     let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
-    for line in lines.iter().filter(|l| !warned.contains(*l)) {
+    for line in remember(&mut warned, lines) {
         tracing::warn!("{line}");
     }
+}
+
+/// The lines not in `warned`, which becomes `lines`: a conflict that goes
+/// away and comes back is logged again.
+fn remember(warned: &mut BTreeSet<String>, lines: Vec<String>) -> Vec<String> {
+    let new = lines
+        .iter()
+        .filter(|l| !warned.contains(*l))
+        .cloned()
+        .collect();
     *warned = lines.into_iter().collect();
+    new
 }
 
 /// `LABEL: conflict: TEXT` for every conflict of every publish.
@@ -57,4 +68,21 @@ fn conflict_lines(desired: &Desired) -> Result<Vec<String>, EngineError> {
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_is_logged_when_it_appears_and_not_while_it_stays() {
+        let mut warned = BTreeSet::new();
+        let a = || "publish web 80/tcp (ipv4): conflict: a".to_string();
+        let b = || "publish web 81/tcp (ipv4): conflict: b".to_string();
+        assert_eq!(remember(&mut warned, vec![a()]), [a()]);
+        assert!(remember(&mut warned, vec![a()]).is_empty());
+        assert_eq!(remember(&mut warned, vec![a(), b()]), [b()]);
+        assert!(remember(&mut warned, vec![b()]).is_empty());
+        assert_eq!(remember(&mut warned, vec![a(), b()]), [a()]);
+    }
 }
