@@ -55,6 +55,9 @@ pub async fn run(
     }
     let session = engine.session(&desired).await?;
     let plan = engine.plan(&session, &desired, prune)?;
+    // In respect and integrate modes a published port someone else has is
+    // a warning (strict mode refused it above).
+    crate::engine::port_warnings::warn_conflicts(&desired);
     if json {
         let changes: Vec<_> = plan.changes.iter().map(|c| c.summary()).collect();
         print_json(&serde_json::json!({ "changes": changes, "orphans": plan.orphans }));

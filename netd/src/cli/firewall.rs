@@ -11,9 +11,13 @@ use super::output::print_json;
 
 use super::{Cli, CliError, load_config};
 use crate::engine::hostnet::HostNet;
+use crate::engine::port_conflict::{
+    Conflict, PublishedPort, add_conflicts, conflict_lines, conflicts, on_published_port,
+};
 use crate::engine::publish_check::{check_line, check_publishes, explain_publish, read_ruleset};
+use crate::engine::sockdiag::read_host_sockets;
 use crate::firewall::{Explanation, FlowVerdict, show};
-use crate::model::{Desired, Proto, Publish};
+use crate::model::{Desired, PortRange, Proto, Publish};
 
 /// Inspect the host firewall against netd's published ports.
 #[derive(Debug, clap::Subcommand)]
@@ -37,7 +41,9 @@ pub enum FirewallCommand {
     /// Follows the first packet of a connection through every hook and base
     /// chain: the rule or policy that accepts or drops it, and the command
     /// that would allow it. Exit 0 when accepted, 1 when dropped or
-    /// undetermined, 2 for an unknown namespace or port.
+    /// undetermined or when a host socket or another table's DNAT already
+    /// has the port (a `conflict:` line), 2 for an unknown namespace or
+    /// port.
     #[command(
         after_help = "Examples:\n  netd firewall explain web:80\n  netd firewall explain web:8080/tcp --from 198.51.100.4\n  netd firewall explain web:53/udp --from 127.0.0.1 --json"
     )]
@@ -58,7 +64,9 @@ pub enum FirewallCommand {
     },
     /// Explain every published port of the config
     ///
-    /// Exit 1 if the host firewall drops any, or if any cannot be determined.
+    /// Exit 1 if the host firewall drops any, if any cannot be determined,
+    /// or if a host socket or another table's DNAT already has a published
+    /// port (a conflict).
     #[command(
         after_help = "Examples:\n  netd firewall check\n  netd firewall check -c /etc/netd/netd.toml --json"
     )]
@@ -96,13 +104,20 @@ pub async fn run(cli: &Cli, cmd: &FirewallCommand) -> Result<u8, CliError> {
                 .iter()
                 .map(|(p, port)| explain_publish(&rs, &desired, &host, p, *port, *from))
                 .collect();
+            let conflicts = flow_conflicts(&flows, &rs)?;
             if *json {
-                print_json(&serde_json::json!({ "explanations": explanations }));
+                print_json(&serde_json::json!({
+                    "explanations": explanations,
+                    "conflicts": conflicts,
+                }));
             } else {
                 let texts: Vec<String> = explanations.iter().map(Explanation::text).collect();
                 print!("{}", texts.join("\n"));
+                for c in &conflicts {
+                    println!("conflict: {}", c.text());
+                }
             }
-            Ok(exit_code(&explanations))
+            Ok(exit_code(&explanations).max(u8::from(!conflicts.is_empty())))
         }
         FirewallCommand::Check { config, json } => {
             let desired = load_config(cli, config)?;
@@ -119,6 +134,30 @@ impl FirewallCommand {
             | FirewallCommand::Check { json, .. } => *json,
         }
     }
+}
+
+/// The conflicts on the ports explained, each once.
+fn flow_conflicts(
+    flows: &[(&Publish, u16)],
+    rs: &crate::firewall::Ruleset,
+) -> Result<Vec<Conflict>, CliError> {
+    let ports: Vec<PublishedPort> = flows
+        .iter()
+        .map(|(p, port)| PublishedPort {
+            port: PortRange::single(*port),
+            ..PublishedPort::from(*p)
+        })
+        .collect();
+    let sockets = read_host_sockets(|s| on_published_port(&ports, s))?;
+    let mut out: Vec<Conflict> = Vec::new();
+    for pp in &ports {
+        for c in conflicts(pp, &sockets, rs) {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn exit_code(explanations: &[Explanation]) -> u8 {
@@ -203,8 +242,11 @@ fn target_flows<'d>(
 
 fn check(desired: &Desired, config: &Path, json: bool) -> Result<u8, CliError> {
     let rs = read_ruleset().map_err(CliError::runtime)?;
-    let report = check_publishes(&rs, desired, &HostNet::read());
-    let code = u8::from(report.any_blocked());
+    let mut report = check_publishes(&rs, desired, &HostNet::read());
+    let ports: Vec<PublishedPort> = report.publishes.iter().map(PublishedPort::from).collect();
+    let sockets = read_host_sockets(|s| on_published_port(&ports, s))?;
+    add_conflicts(&mut report, &sockets, &rs);
+    let code = u8::from(report.any_blocked() || report.conflicts > 0);
     if json {
         print_json(&report);
         return Ok(code);
@@ -217,13 +259,17 @@ fn check(desired: &Desired, config: &Path, json: bool) -> Result<u8, CliError> {
         for e in &cp.explanations {
             print!("{}", check_line(cp, e));
         }
+        for line in conflict_lines(cp) {
+            println!("{line}");
+        }
     }
     println!(
-        "{}: {} accepted, {} dropped, {} undetermined",
+        "{}: {} accepted, {} dropped, {} undetermined, {} conflict(s)",
         config.display(),
         report.accepted,
         report.dropped,
-        report.undetermined
+        report.undetermined,
+        report.conflicts
     );
     Ok(code)
 }

@@ -42,6 +42,9 @@ impl Daemon {
         self.session = None;
         let mut session = self.engine.session(&self.desired).await?;
         let plan = self.engine.plan(&session, &self.desired, prune)?;
+        // At full convergences only (start, reload, periodic resync): a
+        // drift repair must not wait for a ruleset and socket dump.
+        crate::engine::port_warnings::warn_conflicts(&self.desired);
         let mut report = self.engine.apply(&mut session, &plan).await;
         self.engine
             .recheck(&mut session, (&self.desired, prune), &plan, &mut report)

@@ -9,10 +9,16 @@
 
 mod destroy;
 mod error;
+mod foreign_dnat;
+#[cfg(test)]
+mod foreign_dnat_tests;
 pub mod hostfacts;
 pub mod hostnet;
+pub mod port_conflict;
+pub mod port_warnings;
 pub mod publish_check;
 mod recheck;
+pub mod sockdiag;
 pub mod strict;
 
 use std::path::{Path, PathBuf};
@@ -146,6 +152,7 @@ impl Engine {
         let _lock = self.lock(wait)?;
         let mut session = self.session(desired).await?;
         let plan = self.plan(&session, desired, prune)?;
+        port_warnings::warn_conflicts(desired);
         let mut report = self.apply(&mut session, &plan).await;
         let started = Instant::now();
         self.recheck(&mut session, (desired, prune), &plan, &mut report)

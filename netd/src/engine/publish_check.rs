@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::EngineError;
 use super::hostnet::HostNet;
+use super::port_conflict::Conflict;
 use crate::firewall::{
     Explanation, Flow, FlowVerdict, HostAddr, Iface, Outcome, Phase, Ruleset, explain,
 };
@@ -103,6 +104,9 @@ pub struct CheckedPublish<'a> {
     pub host_address: Option<IpAddr>,
     pub target: IpAddr,
     pub explanations: Vec<Explanation>,
+    /// Host sockets and other tables' DNATs on the port (filled by
+    /// [`super::port_conflict::add_conflicts`]).
+    pub conflicts: Vec<Conflict>,
 }
 
 impl<'a> CheckedPublish<'a> {
@@ -115,6 +119,7 @@ impl<'a> CheckedPublish<'a> {
             host_address: p.host_address,
             target: p.target,
             explanations,
+            conflicts: Vec::new(),
         }
     }
 }
@@ -126,6 +131,7 @@ pub struct CheckReport<'a> {
     pub accepted: usize,
     pub dropped: usize,
     pub undetermined: usize,
+    pub conflicts: usize,
 }
 
 impl CheckReport<'_> {
@@ -142,6 +148,7 @@ pub fn check_publishes<'d>(rs: &Ruleset, desired: &'d Desired, host: &HostNet) -
         accepted: 0,
         dropped: 0,
         undetermined: 0,
+        conflicts: 0,
     };
     for p in desired.namespaces.values().flat_map(|ns| &ns.publish) {
         let mut ports = vec![p.port.start];

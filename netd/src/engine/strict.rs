@@ -1,9 +1,12 @@
 //! Strict mode: before anything changes, refuse publishes that the host's
-//! firewall would block, or that the policy's allow-lists leave out.
+//! firewall would block, that the policy's allow-lists leave out, or whose
+//! port a host socket or another table's DNAT already has.
 
 use super::EngineError;
 use super::hostnet::HostNet;
+use super::port_conflict::{PublishedPort, add_conflicts, conflict_lines, on_published_port};
 use super::publish_check::{check_line, check_publishes, read_ruleset};
+use super::sockdiag::read_host_sockets;
 use crate::firewall::FlowVerdict;
 use crate::model::{Desired, Policy, PolicyMode, Publish};
 
@@ -62,13 +65,17 @@ pub fn refusals(desired: &Desired) -> Result<Vec<String>, EngineError> {
         Some(r) => read_ruleset()?.with_netd_table(&r.commands),
         None => read_ruleset()?,
     };
-    let report = check_publishes(&rs, desired, &HostNet::read());
+    let mut report = check_publishes(&rs, desired, &HostNet::read());
+    let ports: Vec<PublishedPort> = publishes.iter().map(|p| PublishedPort::from(*p)).collect();
+    let sockets = read_host_sockets(|s| on_published_port(&ports, s))?;
+    add_conflicts(&mut report, &sockets, &rs);
     for checked in &report.publishes {
         for e in &checked.explanations {
             if e.verdict != FlowVerdict::Accepted {
                 out.push(check_line(checked, e).trim_end().to_string());
             }
         }
+        out.extend(conflict_lines(checked));
     }
     Ok(out)
 }
