@@ -9,6 +9,7 @@
 
 mod destroy;
 mod error;
+pub mod hostfacts;
 pub mod hostnet;
 pub mod publish_check;
 mod recheck;

@@ -11,6 +11,7 @@ mod expr;
 mod fix;
 mod flow;
 mod host;
+mod legacy_save;
 mod outcome;
 mod owner;
 mod parse;
@@ -18,6 +19,7 @@ mod prio;
 mod report;
 mod ruleset;
 mod show;
+mod show_legacy;
 mod text;
 mod value;
 mod walk;
@@ -27,6 +29,7 @@ pub use expr::{Expr, Nat, NatKind, Op, Stmt, Verdict};
 pub use fix::Fix;
 pub use flow::{DEFAULT_SOURCE_V4, DEFAULT_SOURCE_V6, Flow, HostAddr, Iface};
 pub use host::{HostFacts, LegacyContents, LegacyTable};
+pub use legacy_save::{LegacySaveError, parse_legacy_save};
 pub use outcome::{
     Branch, ChainPass, Decided, Decision, Explanation, FlowVerdict, HookPass, Outcome, RuleRef,
 };
