@@ -71,7 +71,7 @@ fn facts_from(src: &dyn HostSource) -> HostFacts {
         names.sort();
         let saved = src.run(tool).and_then(|text| {
             parse_legacy_save(&text)
-                .inspect_err(|e| tracing::warn!(table = tool, "cannot read {tool} output: {e}"))
+                .inspect_err(|e| tracing::warn!("cannot read {tool} output: {e}"))
                 .ok()
         });
         for name in names {
@@ -135,7 +135,7 @@ impl HostSource for RealHost {
     fn run(&self, tool: &str) -> Option<String> {
         let path = find_tool(tool)?;
         run_bounded(&mut Command::new(&path), SAVE_TIMEOUT)
-            .inspect_err(|e| tracing::warn!(table = tool, "cannot run {}: {e}", path.display()))
+            .inspect_err(|e| tracing::warn!("cannot run {}: {e}", path.display()))
             .ok()
     }
 }
