@@ -6,10 +6,12 @@ set -euo pipefail
 
 # dnsmasq-base: the dnsmasq binary for the anycast tests, without the
 # package `dnsmasq`'s system service (which would serve DNS on the host).
+# iptables: iptables-nft for the firewall tests' ufw and Docker tables, and
+# iptables-legacy(-save) for the legacy tables that nft cannot see.
 packages=(
   nftables iproute2 iputils-ping util-linux procps time bc jq
   socat curl dnsutils bird2 frr podman runc busybox-static python3 python3-jsonschema systemd
-  dnsmasq-base tcpdump
+  dnsmasq-base tcpdump iptables
 )
 
 missing=()

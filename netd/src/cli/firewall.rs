@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::output::print_json;
 
 use super::{Cli, CliError, load_config};
+use crate::engine::hostfacts::read_host_facts;
 use crate::engine::hostnet::HostNet;
 use crate::engine::port_conflict::{
     Conflict, PublishedPort, add_conflicts, conflict_lines, conflicts, on_published_port,
@@ -27,7 +28,8 @@ pub enum FirewallCommand {
     /// For each table: who owns it (netd, Docker, podman, firewalld, ufw,
     /// iptables-nft, the admin), its base chains with hook, type, priority
     /// and policy, and the expressions netd cannot evaluate; then the order
-    /// in which packets meet the base chains at each hook.
+    /// in which packets meet the base chains at each hook, and the
+    /// iptables-legacy tables, which nft cannot see.
     #[command(
         after_help = "Examples:\n  netd firewall show\n  netd firewall show --json | jq '.tables[] | select(.owner == \"ufw\")'"
     )]
@@ -82,7 +84,7 @@ pub enum FirewallCommand {
 pub async fn run(cli: &Cli, cmd: &FirewallCommand) -> Result<u8, CliError> {
     match cmd {
         FirewallCommand::Show { json } => {
-            let s = show(&read_ruleset()?);
+            let s = show(&read_ruleset()?, &read_host_facts());
             if *json {
                 print_json(&s);
             } else {

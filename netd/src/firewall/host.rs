@@ -39,11 +39,12 @@ pub struct LegacyTable {
     pub contents: Option<LegacyContents>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LegacyContents {
     /// Rules in all its chains.
     pub rules: usize,
-    /// Built-in chains whose policy is not ACCEPT.
+    /// Built-in chains whose policy is not ACCEPT (the kernel allows only
+    /// ACCEPT and DROP, so these drop).
     pub non_accept_policies: Vec<String>,
 }
 
@@ -54,5 +55,39 @@ impl LegacyTable {
         self.contents
             .as_ref()
             .is_some_and(|c| c.rules == 0 && c.non_accept_policies.is_empty())
+    }
+
+    /// The tool that shows and changes it: `iptables-legacy` or
+    /// `ip6tables-legacy`.
+    pub fn tool(&self) -> &'static str {
+        match self.family {
+            Family::Ip6 => "ip6tables-legacy",
+            _ => "iptables-legacy",
+        }
+    }
+
+    /// What it holds, for a user: `3 rules, FORWARD policy DROP`, `no
+    /// rules, every policy ACCEPT`, or why its contents are unknown.
+    pub fn summary(&self) -> String {
+        let Some(c) = &self.contents else {
+            return format!(
+                "contents unknown: {}-save is not installed, failed or timed out",
+                self.tool()
+            );
+        };
+        let rules = match c.rules {
+            0 => "no rules".to_string(),
+            1 => "1 rule".to_string(),
+            n => format!("{n} rules"),
+        };
+        if c.non_accept_policies.is_empty() {
+            return format!("{rules}, every policy ACCEPT");
+        }
+        let policies: Vec<String> = c
+            .non_accept_policies
+            .iter()
+            .map(|chain| format!("{chain} policy DROP"))
+            .collect();
+        format!("{rules}, {}", policies.join(", "))
     }
 }

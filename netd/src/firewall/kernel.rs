@@ -50,27 +50,19 @@ pub(super) fn effects(rs: &Ruleset, flow: &Flow, host: &HostFacts) -> Vec<HostEf
         if t.is_inert() {
             continue;
         }
-        let tool = if family == Family::Ip6 {
-            "ip6tables-legacy-save"
-        } else {
-            "iptables-legacy-save"
-        };
-        let what = match &t.contents {
-            Some(c) if c.non_accept_policies.is_empty() => format!("{} rules", c.rules),
-            Some(c) => format!(
-                "{} rules, policy not ACCEPT on {}",
-                c.rules,
-                c.non_accept_policies.join(", ")
-            ),
-            None => format!("its rules could not be read: {tool} is not installed or failed"),
-        };
         out.push(effect(
             FlowVerdict::Undetermined,
             format!(
-                "iptables-legacy table {} {} is active ({what}): nft cannot see its rules, and they run as well",
-                t.family, t.name
+                "iptables-legacy table {} {} is active ({}): nft cannot see its rules, and they run as well",
+                t.family,
+                t.name,
+                t.summary()
             ),
-            format!("read them with `{tool}`; move them to nftables or iptables-nft"),
+            format!(
+                "list it with `{} -t {} -S`; move its rules to nftables or iptables-nft",
+                t.tool(),
+                t.name
+            ),
         ));
     }
     out

@@ -13,6 +13,7 @@ mod fix;
 mod flow;
 mod host;
 mod kernel;
+mod legacy_save;
 mod outcome;
 mod owner;
 mod packet;
@@ -22,6 +23,7 @@ mod prio;
 mod report;
 mod ruleset;
 mod show;
+mod show_legacy;
 mod text;
 mod value;
 mod walk;
@@ -31,6 +33,7 @@ pub use expr::{Expr, Nat, NatKind, Op, Stmt, Verdict};
 pub use fix::Fix;
 pub use flow::{DEFAULT_SOURCE_V4, DEFAULT_SOURCE_V6, Flow, HostAddr, Iface};
 pub use host::{HostFacts, LegacyContents, LegacyTable};
+pub use legacy_save::{LegacySaveError, parse_legacy_save};
 pub use outcome::{
     Branch, ChainPass, Decided, Decision, Explanation, FlowVerdict, HookPass, HostEffect, Outcome,
     RuleRef,

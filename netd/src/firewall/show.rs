@@ -1,15 +1,18 @@
 //! `netd firewall show`: the host ruleset as netd understands it — tables
 //! and their owners, base chains with hook, type, priority and policy, the
-//! order in which packets meet them, and what netd could not read.
+//! order in which packets meet them, the iptables-legacy tables nft cannot
+//! see, and what netd could not read.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::host::{HostFacts, LegacyTable};
 use super::owner::Owner;
 use super::prio;
 use super::ruleset::{Family, Hook, Policy, Ruleset, Table};
+use super::show_legacy::{legacy_text, legacy_warning};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Show {
@@ -17,6 +20,8 @@ pub struct Show {
     pub tables: Vec<TableShow>,
     /// Base chains per hook, in the order packets meet them.
     pub hooks: Vec<HookShow>,
+    /// iptables-legacy tables active in this network namespace.
+    pub legacy: Vec<LegacyTable>,
     pub warnings: Vec<String>,
 }
 
@@ -82,7 +87,8 @@ pub struct HookChain {
     pub policy: Policy,
 }
 
-pub fn show(rs: &Ruleset) -> Show {
+/// The ruleset `rs` and the legacy tables of `facts`.
+pub fn show(rs: &Ruleset, facts: &HostFacts) -> Show {
     let tables = rs.tables.iter().map(table_show).collect();
     let mut hooks: BTreeMap<(Hook, &'static str), Vec<HookChain>> = BTreeMap::new();
     for t in &rs.tables {
@@ -124,7 +130,13 @@ pub fn show(rs: &Ruleset) -> Show {
                 }
             })
             .collect(),
-        warnings: rs.warnings.clone(),
+        legacy: facts.legacy.clone(),
+        warnings: rs
+            .warnings
+            .iter()
+            .cloned()
+            .chain(facts.legacy.iter().filter_map(legacy_warning))
+            .collect(),
     }
 }
 
@@ -299,6 +311,7 @@ impl Show {
         if !drops.is_empty() {
             let _ = writeln!(out, "\npolicy drop: {}", drops.join(", "));
         }
+        legacy_text(&mut out, &self.legacy);
         for w in &self.warnings {
             let _ = writeln!(out, "warning: {w}");
         }

@@ -189,7 +189,7 @@ pub(super) fn commands(e: &Explanation) -> Vec<&str> {
 #[test]
 fn show_golden_for_every_fixture() {
     for name in FIXTURES {
-        let s = show(&fixture(name));
+        let s = show(&fixture(name), &HostFacts::default());
         golden(&format!("firewall/{name}.show.golden"), &s.text());
         let json = serde_json::to_string_pretty(&s).expect("json") + "\n";
         golden(&format!("firewall/{name}.show.json.golden"), &json);
@@ -622,7 +622,7 @@ fn parser_is_tolerant() {
     );
     assert_eq!(t.other.get("flowtable"), Some(&1));
     assert_eq!(rs.warnings.len(), 4, "{:?}", rs.warnings);
-    let s = show(&rs);
+    let s = show(&rs, &HostFacts::default());
     assert!(s.text().contains("opaque: match on osf"), "{}", s.text());
 
     // Evaluating it: the opaque match is forked on, the queue cannot be known.
