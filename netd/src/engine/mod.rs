@@ -11,6 +11,7 @@ mod destroy;
 mod error;
 pub mod hostfacts;
 pub mod hostnet;
+mod iptables_save;
 pub mod publish_check;
 mod recheck;
 pub mod strict;

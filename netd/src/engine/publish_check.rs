@@ -13,7 +13,8 @@ use crate::model::{Desired, PortRange, Proto, Publish};
 
 /// The host's ruleset, from `nft -j list ruleset` (through the nftables
 /// crate's raw helper: the JSON is parsed by netd's tolerant parser, since
-/// foreign tables hold expressions the crate's strict schema may refuse).
+/// foreign tables hold expressions the crate's strict schema may refuse),
+/// with the options of iptables matches from `iptables-nft-save`.
 pub fn read_ruleset() -> Result<Ruleset, EngineError> {
     let text = nftables::helper::get_current_ruleset_raw(None::<&str>, &["list", "ruleset"])
         .map_err(|e| {
@@ -24,9 +25,11 @@ pub fn read_ruleset() -> Result<Ruleset, EngineError> {
     if text.trim().is_empty() {
         return Ok(Ruleset::default());
     }
-    Ruleset::from_json_str(&text).map_err(|e| {
+    let mut rs = Ruleset::from_json_str(&text).map_err(|e| {
         EngineError::Firewall(format!("cannot parse `nft -j list ruleset` output: {e}"))
-    })
+    })?;
+    super::iptables_save::attach_iptables_options(&mut rs);
+    Ok(rs)
 }
 
 pub fn explain_publish(
