@@ -4,6 +4,8 @@
 
 use super::*;
 
+mod eval;
+
 fn read_source(file: &str) -> Option<String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/firewall")
