@@ -23,7 +23,9 @@ assert_contains "$OUT" "table ip filter  owner ufw" "show"
 assert_contains "$OUT" "table ip6 filter  owner ufw" "show"
 assert_contains "$OUT" "chain forward  hook forward      type filter  priority 0 (filter)  policy drop" "show"
 assert_contains "$OUT" "chain FORWARD  hook forward      type filter  priority 0 (filter)  policy drop" "show"
-assert_contains "$OUT" "opaque: xt match conntrack" "show (iptables matches nft -j cannot show)"
+# Options read from iptables-nft-save: conntrack is evaluated, hl is not modelled.
+assert_contains "$OUT" "opaque: xt match hl" "show (iptables matches netd does not evaluate)"
+assert_not_contains "$OUT" "opaque: xt match conntrack" "show (iptables match options from iptables-nft-save)"
 drops=$(grep '^policy drop:' <<<"$OUT")
 for chain in "inet filter input (user)" "inet filter forward (user)" "ip filter INPUT (ufw)" \
   "ip filter FORWARD (ufw)" "ip6 filter FORWARD (ufw)"; do

@@ -129,7 +129,9 @@ fn dnats_port(pp: &PublishedPort, t: &Table, rule: &Rule) -> Option<bool> {
             }
             true
         }
-        Stmt::Xt { target: true, name } => name == "DNAT" || name == "REDIRECT",
+        Stmt::Xt {
+            target: true, name, ..
+        } => name == "DNAT" || name == "REDIRECT",
         _ => false,
     });
     if !nat {

@@ -14,6 +14,7 @@ mod foreign_dnat;
 mod foreign_dnat_tests;
 pub mod hostfacts;
 pub mod hostnet;
+mod iptables_save;
 pub mod port_conflict;
 pub mod port_warnings;
 pub mod publish_check;

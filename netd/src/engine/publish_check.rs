@@ -16,7 +16,8 @@ use crate::model::{Desired, PortRange, Proto, Publish};
 
 /// The host's ruleset, from `nft -j list ruleset` (through the nftables
 /// crate's raw helper: the JSON is parsed by netd's tolerant parser, since
-/// foreign tables hold expressions the crate's strict schema may refuse).
+/// foreign tables hold expressions the crate's strict schema may refuse),
+/// with the options of iptables matches from `iptables-nft-save`.
 pub fn read_ruleset() -> Result<Ruleset, EngineError> {
     let text = nftables::helper::get_current_ruleset_raw(None::<&str>, &["list", "ruleset"])
         .map_err(|e| {
@@ -46,6 +47,7 @@ pub fn read_ruleset() -> Result<Ruleset, EngineError> {
             ),
         }
     }
+    super::iptables_save::attach_iptables_options(&mut rs);
     Ok(rs)
 }
 

@@ -8,6 +8,7 @@ use super::parse::{MATCH_LIKE, single};
 use super::ruleset::Rule;
 use super::text::json_words;
 use super::value::{Ctx, Tri};
+use super::xt_eval::eval_xt_match;
 
 /// What a rule does once its matches hold.
 #[derive(Debug, Clone)]
@@ -31,11 +32,6 @@ pub(crate) struct RuleEval {
     pub cond: Tri,
     pub action: Action,
 }
-
-/// xt matches false for the flow whatever their options: they need an IPv6
-/// extension header or an IPsec header, and the first packet of a plain
-/// TCP/UDP connection has none.
-const XT_FALSE: &[&str] = &["rt", "frag", "hbh", "dst", "mh", "ah", "esp"];
 
 /// xt targets are known by name alone: these end the rule with a verdict.
 fn xt_target(name: &str) -> Option<Action> {
@@ -86,17 +82,11 @@ pub(crate) fn eval_rule(ctx: &Ctx<'_>, rule: &Rule) -> RuleEval {
             Stmt::Xt {
                 target: false,
                 name,
-            } => {
-                if XT_FALSE.contains(&name.as_str()) {
-                    return done(Tri::False, Action::Continue);
-                }
-                if !matches!(name.as_str(), "comment" | "limit") {
-                    cond = cond.and(Tri::Unknown(format!(
-                        "nft -j does not show the options of iptables match {name}"
-                    )));
-                }
-            }
-            Stmt::Xt { target: true, name } if name == "NOTRACK" || name == "CT" => {
+                options,
+            } => cond = cond.and(eval_xt_match(ctx, name, options.as_ref())),
+            Stmt::Xt {
+                target: true, name, ..
+            } if name == "NOTRACK" || name == "CT" => {
                 let what = if name == "CT" {
                     "xt target CT (nft -j does not show whether it is --notrack)"
                 } else {
@@ -109,7 +99,9 @@ pub(crate) fn eval_rule(ctx: &Ctx<'_>, rule: &Rule) -> RuleEval {
                     return done(cond, action);
                 }
             }
-            Stmt::Xt { target: true, name } => match xt_target(name) {
+            Stmt::Xt {
+                target: true, name, ..
+            } => match xt_target(name) {
                 Some(Action::Continue) => {}
                 Some(action) => return done(cond, action),
                 None => return done(cond, Action::Unknowable(format!("xt target {name}"))),

@@ -416,7 +416,9 @@ fn nat_effect(
         let dnats = rule.is_some_and(|rule| {
             rule.stmts.iter().any(|s| match s {
                 Stmt::Nat(n) => matches!(n.kind, NatKind::Dnat | NatKind::Redirect),
-                Stmt::Xt { target: true, name } => name == "DNAT" || name == "REDIRECT",
+                Stmt::Xt {
+                    target: true, name, ..
+                } => name == "DNAT" || name == "REDIRECT",
                 _ => false,
             })
         });

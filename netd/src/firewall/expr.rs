@@ -8,6 +8,8 @@
 use serde_json::Value as Json;
 
 use super::parse::single;
+use super::xt_eval::modelled;
+use super::xt_save::XtMatch;
 
 /// One statement of a rule, in rule order.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,11 +40,14 @@ pub enum Stmt {
     /// no NAT applies to it; after conntrack it does nothing.
     Notrack,
     Nat(Nat),
-    /// An iptables-nft compat expression. `nft -j` gives only its name, not
-    /// its options, so a match is never known; targets are known by name.
+    /// An iptables-nft compat expression. `nft -j` gives only its name;
+    /// a match's options come from `iptables-nft-save` when it could be
+    /// paired with the rule (see [`attach_xt_save`](super::attach_xt_save)),
+    /// else they are not known. Targets are known by name.
     Xt {
         target: bool,
         name: String,
+        options: Option<XtMatch>,
     },
     /// A statement with a side effect but no verdict (mangle, set update,
     /// notrack, ...): explain steps over it. The JSON is kept for display.
@@ -179,7 +184,12 @@ impl Stmt {
                 .opaque_kind()
                 .or_else(|| right.opaque_kind())
                 .map(|k| format!("match on {k}")),
-            Stmt::Xt { target, name } => Some(format!(
+            Stmt::Xt {
+                target: false,
+                name,
+                options: Some(_),
+            } if modelled(name) => None,
+            Stmt::Xt { target, name, .. } => Some(format!(
                 "xt {} {name}",
                 if *target { "target" } else { "match" }
             )),

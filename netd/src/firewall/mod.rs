@@ -27,6 +27,9 @@ mod show_legacy;
 mod text;
 mod value;
 mod walk;
+mod xt_attach;
+mod xt_eval;
+mod xt_save;
 
 pub use explain::explain;
 pub use expr::{Expr, Nat, NatKind, Op, Stmt, Verdict};
@@ -44,6 +47,8 @@ pub use ruleset::{
     BaseChain, Chain, Family, Hook, NamedSet, ParseError, Policy, Rule, Ruleset, Table,
 };
 pub use show::{Show, show};
+pub use xt_attach::{attach_xt_save, xtables_families};
+pub use xt_save::{SaveRule, XtMatch, XtOpt, XtSave};
 
 #[cfg(test)]
 mod class_tests;

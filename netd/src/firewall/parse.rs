@@ -98,6 +98,7 @@ pub fn parse_stmt(v: &Json) -> Stmt {
         "xt" => Stmt::Xt {
             target: body.get("type").and_then(Json::as_str) == Some("target"),
             name: str_field(body, "name").unwrap_or_default(),
+            options: None,
         },
         _ => match parse_verdict(key, body) {
             Some(verdict) => Stmt::Verdict(verdict),

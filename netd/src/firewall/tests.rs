@@ -8,6 +8,8 @@ use super::*;
 use crate::model::Proto;
 use crate::testutil::golden;
 
+mod xt;
+
 const FIXTURES: &[&str] = &[
     "debian-default",
     "policy-drop",
@@ -29,9 +31,12 @@ fn fixture_json(name: &str) -> serde_json::Value {
     serde_json::from_str(&text).expect("fixture is JSON")
 }
 
+/// A fixture, with the options of its iptables matches when it has
+/// iptables-save sources, and the devices `nft list chains` gave its
+/// ingress chains (as `netd firewall` reads a host's ruleset).
 pub(super) fn fixture(name: &str) -> Ruleset {
     let mut rs = Ruleset::from_json(&fixture_json(name)).expect("fixture parses");
-    // What `nft list chains` said of its devices, which `nft -j` omits.
+    attach_xt_save(&mut rs, &xt::fixture_save(name));
     let chains = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/firewall")
         .join(format!("{name}.chains"));
@@ -48,7 +53,12 @@ fn fixtures(names: &[&str]) -> Ruleset {
         let v = fixture_json(n);
         all.extend(v["nftables"].as_array().expect("nftables array").clone());
     }
-    Ruleset::from_json(&serde_json::json!({ "nftables": all })).expect("merged fixtures parse")
+    let mut rs =
+        Ruleset::from_json(&serde_json::json!({ "nftables": all })).expect("merged fixtures parse");
+    for n in names {
+        attach_xt_save(&mut rs, &xt::fixture_save(n));
+    }
+    rs
 }
 
 /// Explains `flow` on `rs` as on a host where netd has applied its table:
@@ -333,80 +343,46 @@ fn netd_accept_cannot_override_another_tables_drop() {
 }
 
 #[test]
-fn ufw_forward_depends_on_conntrack_then_drops_at_policy() {
-    let rs = fixture("ufw-default");
-    let e = ex(&rs, &web4());
+fn ufw_forward_drops_a_new_connection_at_its_policy() {
     // ufw's first forward rule is `-m conntrack --ctstate RELATED,ESTABLISHED
-    // -j ACCEPT`, an xt match nft -j shows without its options: netd cannot
-    // tell it is false for a new connection, so it does not guess.
-    assert_eq!(e.verdict, FlowVerdict::Undetermined, "{}", e.text());
-    let Some(Decided {
-        outcome:
-            Outcome::Undetermined {
-                at,
-                reason,
-                branches,
-            },
-        hook,
-        ..
-    }) = &e.decided_by
-    else {
-        panic!("want undetermined: {}", e.text());
-    };
-    assert_eq!(*hook, Hook::Forward);
-    assert_eq!(
-        (at.table.as_str(), at.chain.as_str(), at.text.as_str()),
-        (
-            "filter",
-            "ufw-before-forward",
-            "xt match conntrack counter accept"
-        )
-    );
-    assert!(reason.contains("iptables match conntrack"), "{reason}");
-    // If it does not match (a new connection): dropped at ufw's FORWARD policy.
-    let otherwise = &branches[1];
-    assert_eq!(otherwise.assume, "the rule does not match");
-    match &otherwise.outcome {
-        Outcome::Drop { decision } => assert_policy(decision, "filter", "FORWARD", Policy::Drop),
-        other => panic!("want a drop: {other:?}"),
+    // -j ACCEPT`: false for a new connection (its options come from
+    // iptables-nft-save), so the connection meets ufw's FORWARD policy.
+    let rs = fixture("ufw-default");
+    for (flow, fix) in [
+        (web4(), "ufw route allow proto tcp to 10.88.0.2 port 80"),
+        (web6(), "ufw route allow proto tcp to fd88::2 port 80"),
+    ] {
+        let e = ex(&rs, &flow);
+        assert_policy(dropped_by(&e), "filter", "FORWARD", Policy::Drop);
+        assert_eq!(commands(&e), [fix]);
     }
-    assert_eq!(
-        commands(&e),
-        ["ufw route allow proto tcp to 10.88.0.2 port 80"]
-    );
-
-    let e = ex(&rs, &web6());
-    assert_eq!(e.verdict, FlowVerdict::Undetermined);
-    let drops: Vec<String> = e
-        .decided_by
-        .iter()
-        .flat_map(|d| d.outcome.drops())
-        .map(|d| d.to_string())
-        .collect();
-    assert_eq!(drops, ["policy drop of ip6 filter FORWARD"]);
-    assert_eq!(
-        commands(&e),
-        ["ufw route allow proto tcp to fd88::2 port 80"]
-    );
 }
 
 #[test]
 fn ufw_output_accepts_the_hosts_own_connections() {
-    let e = ex(&fixture("ufw-default"), &from_host(web4()));
-    // The first packet passes ufw's output chains whatever its conntrack
-    // match says; the reply meets that match in ufw's input chains, and
-    // `nft -j` does not show which states it takes.
-    assert_eq!(chain_verdicts(&e.hooks), ["accept", "accept", "accept"]);
-    assert_eq!(e.verdict, FlowVerdict::Undetermined, "{}", e.text());
-    let d = e.decided_by.as_ref().expect("decided");
-    assert_eq!((d.packet, d.hook), (Phase::Reply, Hook::Input));
-    assert!(
-        e.notes
+    let rs = fixture("ufw-default");
+    // IPv6 from the host's own address: ::1 cannot be DNATed away.
+    let mut host6 = at_host(from_host(web6()), "2001:db8::1");
+    host6.source = ip("2001:db8::1");
+    for flow in [from_host(web4()), host6] {
+        let e = ex(&rs, &flow);
+        assert_eq!(e.verdict, FlowVerdict::Accepted, "{}", e.text());
+        assert_eq!(chain_verdicts(&e.hooks), ["accept", "accept", "accept"]);
+        // The reply is accepted by ufw's conntrack rule in its input chain.
+        let reply = e
+            .reply
             .iter()
-            .any(|n| n.contains("could not be evaluated") && n.contains("ufw-")),
-        "{:?}",
-        e.notes
-    );
+            .filter(|h| h.hook == Hook::Input)
+            .flat_map(|h| &h.chains)
+            .find(|c| c.table == "filter" && c.chain == "INPUT")
+            .and_then(|c| c.outcome.as_ref())
+            .expect("the reply meets ufw's INPUT");
+        let Decision::Rule(r) = accept_decision(reply) else {
+            panic!("want ufw's conntrack rule: {reply:?}");
+        };
+        assert!(r.chain.ends_with("before-input"), "{r}");
+        assert!(r.text.contains("--ctstate RELATED,ESTABLISHED"), "{r}");
+    }
 }
 
 /// Each evaluated chain's result, in path order.
@@ -463,7 +439,7 @@ fn docker_forward_policy_drops_other_bridges() {
     assert!(
         host_reasons(&e)
             .iter()
-            .any(|n| n.contains("ip nat DOCKER handle") && n.contains("may rewrite")),
+            .any(|n| n.contains("ip nat DOCKER handle") && n.contains("rewrites")),
         "{:?}",
         e.host
     );

@@ -191,8 +191,16 @@ impl Display for Stmt {
             Stmt::Limit { text, .. } => f.write_str(text),
             Stmt::Notrack => f.write_str("notrack"),
             Stmt::Nat(nat) => write!(f, "{nat}"),
-            Stmt::Xt { target, name } => {
-                write!(f, "xt {} {name}", if *target { "target" } else { "match" })
+            Stmt::Xt {
+                target,
+                name,
+                options,
+            } => {
+                write!(f, "xt {} {name}", if *target { "target" } else { "match" })?;
+                match options {
+                    Some(m) if !m.opts.is_empty() => write!(f, " {m}"),
+                    _ => Ok(()),
+                }
             }
             Stmt::Effect(v) => f.write_str(&effect_text(v)),
             Stmt::Opaque(v) => f.write_str(&json_words(v)),
