@@ -14,6 +14,7 @@ mod flow;
 mod host;
 mod kernel;
 mod legacy_save;
+mod nat_effect;
 mod outcome;
 mod owner;
 mod packet;
