@@ -249,3 +249,21 @@ fn output_chains_see_lo_even_after_netds_dnat() {
     let e = ex(&fixture("class-output-oif"), &from_host(web4()));
     assert_eq!(e.verdict, FlowVerdict::Accepted, "{}", e.text());
 }
+
+#[test]
+fn tcp_reset_rejects_only_tcp() {
+    let rs = fixture("class-reject-tcp-reset");
+    let e = ex(&rs, &from_host(web4()));
+    assert_eq!(
+        (e.verdict, decided(&e).packet),
+        (FlowVerdict::Dropped, Phase::Reply)
+    );
+    let mut udp = from_host(remote("10.88.0.3", 53, 5353));
+    udp.proto = crate::model::Proto::Udp;
+    assert_eq!(
+        ex(&rs, &udp).verdict,
+        FlowVerdict::Accepted,
+        "{}",
+        ex(&rs, &udp).text()
+    );
+}

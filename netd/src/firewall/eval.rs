@@ -59,6 +59,22 @@ fn notrack(ctx: &Ctx<'_>, what: &str) -> Option<Action> {
     }
 }
 
+/// nft adds a match on the protocol a reject type needs (`meta l4proto tcp`
+/// for a TCP reset, the family for an ICMP type) and leaves it out of its
+/// listing: the rule does not match other packets.
+fn reject_applies(ctx: &Ctx<'_>, with: &str) -> bool {
+    let v6 = ctx.pkt.flow.is_ipv6();
+    if with.starts_with("with tcp reset") {
+        ctx.pkt.flow.proto == crate::model::Proto::Tcp
+    } else if with.starts_with("with icmpv6 ") {
+        v6
+    } else if with.starts_with("with icmp ") {
+        !v6
+    } else {
+        true
+    }
+}
+
 pub(crate) fn eval_rule(ctx: &Ctx<'_>, rule: &Rule) -> RuleEval {
     let mut cond = Tri::True;
     let done = |cond: Tri, action: Action| RuleEval { cond, action };
@@ -106,6 +122,9 @@ pub(crate) fn eval_rule(ctx: &Ctx<'_>, rule: &Rule) -> RuleEval {
                 Some(action) => return done(cond, action),
                 None => return done(cond, Action::Unknowable(format!("xt target {name}"))),
             },
+            Stmt::Verdict(Verdict::Reject(Some(with))) if !reject_applies(ctx, with) => {
+                return done(Tri::False, Action::Continue);
+            }
             Stmt::Verdict(v) => return done(cond, Action::Verdict(v.clone())),
             Stmt::Nat(nat) => {
                 let v6 = ctx.pkt.flow.is_ipv6();
