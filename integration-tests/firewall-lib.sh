@@ -115,9 +115,9 @@ services_check() {
   local f answer bad=() pid
   declare -A got=()
   # One python3 for the four (a socat for UDP waits out its -t after the answer).
-  while read -r f answer; do [[ -z $f ]] || got[$f]=$answer; done < <(python3 - "$udp_sport" <<'PY'
+  while read -r f answer; do got[$f]=$answer; done < <(python3 - "$udp_sport" <<'PY'
 import socket, sys, threading
-sport = int(sys.argv[1])
+sport, got = int(sys.argv[1]), {}
 def ask(name, fam, kind, addr, port, k):
     try:
         with socket.socket(fam, kind) as s:
@@ -129,15 +129,16 @@ def ask(name, fam, kind, addr, port, k):
             else:
                 s.connect((addr, port))
                 data = s.recv(100)
-        print(name, data.decode(errors="replace").strip() or "-", flush=True)
+        got[name] = data.decode(errors="replace").strip() or "-"
     except OSError as e:
-        print(name, "error:", e, flush=True)
+        got[name] = f"error: {e}"
 T, U, V4, V6 = socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.AF_INET, socket.AF_INET6
 ts = [threading.Thread(target=ask, args=a) for a in [
     ("tcp4", V4, T, "10.88.70.2", 80, 0), ("tcp6", V6, T, "fd88:70::2", 80, 0),
     ("udp4", V4, U, "10.88.70.2", 53, 1), ("udp6", V6, U, "fd88:70::2", 53, 2)]]
 for t in ts: t.start()
 for t in ts: t.join()
+for name, answer in got.items(): print(name, " ".join(answer.split()))  # after the joins: prints from threads interleave
 PY
   )
   udp_sport=$((udp_sport + 4))
