@@ -49,7 +49,7 @@ legacy_flush() {
   done
 }
 
-# reset_host: the host as fw_sandbox left it: no ruleset but netd's, no
+# reset_host WHEN: the host as fw_sandbox left it: no ruleset but netd's, no
 # iptables-legacy rules, forwarding on, route_localnet on netd's bridge.
 reset_host() {
   if ((DIRTY_SYSCTL)); then
@@ -61,6 +61,8 @@ reset_host() {
   local rc=0
   timeout "$NETD_CMD_TIMEOUT" "$NETD" apply -c "$FW_CFG" >"$T/apply.out" 2>&1 || rc=$?
   [[ $rc == 0 ]] || fail "netd apply after nft flush ruleset exited $rc: $(cat "$T/apply.out")"
+  # A dead service fails every later flow to it: name it, not 1000 disagreements.
+  services_check "$1"
 }
 
 # load_seed SEED: its sysctls, legacy commands and ruleset; sets SEED_FILE
@@ -101,7 +103,7 @@ run_seed() {
   SEED_T0=$(now_ms)
   rm -rf "$d"
   mkdir "$d"
-  reset_host
+  reset_host "before seed $seed"
   load_seed "$seed"
   seed_flows "$seed"
   for flow in "${FLOWS[@]}"; do

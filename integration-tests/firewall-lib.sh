@@ -82,21 +82,77 @@ fw_sandbox() {
   assert_converged "$FW_CFG"
 
   step "services in web: TCP 80 and UDP 53 (request/response), v4 and v6; one on the host"
-  ns_exec web socat TCP4-LISTEN:80,fork,reuseaddr SYSTEM:'echo web-tcp4' &
-  on_exit "kill $! 2>/dev/null || true"
-  ns_exec web socat TCP6-LISTEN:80,fork,reuseaddr,ipv6only=1 SYSTEM:'echo web-tcp6' &
-  on_exit "kill $! 2>/dev/null || true"
+  start_services
+  on_exit 'kill "${SERVICE_PID[@]}" 2>/dev/null || true'
+  sleep 0.5
+  wait_dad - web client client2
+}
+
+# The services' processes by name (tcp4 tcp6 udp4 udp6 in web; host on the
+# host), started by `ip netns exec`, which execs socat: the pid is socat's.
+declare -A SERVICE_PID=()
+start_services() {
+  ip netns exec web socat TCP4-LISTEN:80,fork,reuseaddr SYSTEM:'echo web-tcp4' &
+  SERVICE_PID[tcp4]=$!
+  ip netns exec web socat TCP6-LISTEN:80,fork,reuseaddr,ipv6only=1 SYSTEM:'echo web-tcp6' &
+  SERVICE_PID[tcp6]=$!
   # The UDP services read the request before answering: an `echo` that exits
   # before socat has handed it the datagram makes socat fail with EPIPE, and
   # the answer is lost.
-  ns_exec web socat UDP4-RECVFROM:53,fork SYSTEM:'read -r req; echo web-udp4' &
-  on_exit "kill $! 2>/dev/null || true"
-  ns_exec web socat UDP6-RECVFROM:53,fork,ipv6only=1 SYSTEM:'read -r req; echo web-udp6' &
-  on_exit "kill $! 2>/dev/null || true"
+  ip netns exec web socat UDP4-RECVFROM:53,fork SYSTEM:'read -r req; echo web-udp4' &
+  SERVICE_PID[udp4]=$!
+  ip netns exec web socat UDP6-RECVFROM:53,fork,ipv6only=1 SYSTEM:'read -r req; echo web-udp6' &
+  SERVICE_PID[udp6]=$!
   socat TCP4-LISTEN:$HOST_SERVICE_PORT,fork,reuseaddr SYSTEM:"echo host-$HOST_SERVICE_PORT" &
-  on_exit "kill $! 2>/dev/null || true"
-  sleep 0.5
-  wait_dad - web client client2
+  SERVICE_PID[host]=$!
+}
+
+# services_check WHEN: each service in web answers the host directly (no
+# DNAT, so call it with no ruleset but netd's), or the test fails naming it:
+# a service that died or hangs would make every later flow to it look
+# dropped, whatever the ruleset. Advances udp_sport.
+services_check() {
+  local f answer bad=() pid
+  declare -A got=()
+  # One python3 for the four (a socat for UDP waits out its -t after the answer).
+  while read -r f answer; do got[$f]=$answer; done < <(python3 - "$udp_sport" <<'PY'
+import socket, sys, threading
+sport, got = int(sys.argv[1]), {}
+def ask(name, fam, kind, addr, port, k):
+    try:
+        with socket.socket(fam, kind) as s:
+            s.settimeout(2)
+            if kind == socket.SOCK_DGRAM:
+                s.bind(("", sport + k))
+                s.sendto(b"ping\n", (addr, port))
+                data = s.recv(100)
+            else:
+                s.connect((addr, port))
+                data = s.recv(100)
+        got[name] = data.decode(errors="replace").strip() or "-"
+    except OSError as e:
+        got[name] = f"error: {e}"
+T, U, V4, V6 = socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.AF_INET, socket.AF_INET6
+ts = [threading.Thread(target=ask, args=a) for a in [
+    ("tcp4", V4, T, "10.88.70.2", 80, 0), ("tcp6", V6, T, "fd88:70::2", 80, 0),
+    ("udp4", V4, U, "10.88.70.2", 53, 1), ("udp6", V6, U, "fd88:70::2", 53, 2)]]
+for t in ts: t.start()
+for t in ts: t.join()
+for name, answer in got.items(): print(name, " ".join(answer.split()))  # after the joins: prints from threads interleave
+PY
+  )
+  udp_sport=$((udp_sport + 4))
+  for f in tcp4 tcp6 udp4 udp6; do
+    [[ ${got[$f]:-} != "web-$f" ]] || continue
+    pid=${SERVICE_PID[$f]}
+    if kill -0 "$pid" 2>/dev/null; then pid="socat $pid still runs"; else pid="socat $pid has exited"; fi
+    bad+=("$f (${got[$f]:-no answer}; $pid)")
+  done
+  ((${#bad[@]} == 0)) && return 0
+  note "UDP sockets and processes in web:"
+  ip netns exec web ss -uanp >&2 || true
+  ps -eo pid,ppid,stat,etime,args >&2 || true
+  fail "$1: the services in web do not all answer the host directly: ${bad[*]}"
 }
 
 # flow_vars WHO PROTO FAM: the flow's addresses. A client outside connects to

@@ -55,5 +55,6 @@ note "verdict and the kernel's outcome, a = accepted, d = dropped, u = undetermi
 for ((seed = FIRST; seed < FIRST + SEEDS; seed++)); do
   run_seed "$seed"
 done
+reset_host "after the last seed"
 
 report
