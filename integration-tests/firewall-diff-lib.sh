@@ -207,8 +207,10 @@ evaluate_seed() {
       continue
     fi
     IFS=$'\t' read -r verdict can_accept can_drop host iif why <<<"${EXPLAINED[i]}"
+    # Exit 0 only for accepted without a port conflict (another table's DNAT
+    # of the published port is one).
     want_rc=1
-    [[ $verdict != accepted ]] || want_rc=0
+    [[ $verdict != accepted ]] || ! grep -q '"conflicts": \[\]' "$d/$i.json" || want_rc=0
     [[ $rc == "$want_rc" ]] || json_problem "$NAME" "$seed" "exit code $rc for verdict $verdict"
     [[ $host == "$DST" ]] || json_problem "$NAME" "$seed" "flow.host is $host, the connection goes to $DST"
     [[ -z $IIF || $iif == "$IIF" ]] || json_problem "$NAME" "$seed" "flow.iif is $iif, the connection comes in by $IIF"
