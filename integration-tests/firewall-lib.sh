@@ -91,17 +91,32 @@ fw_sandbox() {
 # The services' processes by name (tcp4 tcp6 udp4 udp6 in web; host on the
 # host), started by `ip netns exec`, which execs socat: the pid is socat's.
 declare -A SERVICE_PID=()
+# A UDP service on port 53 answering `web-udp4` or `web-udp6` (argument 4
+# or 6) to each datagram.
+UDP_SERVICE='
+import socket, sys
+v6 = sys.argv[1] == "6"
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+if v6:
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(("::" if v6 else "0.0.0.0", 53))
+answer = ("web-udp%s\n" % sys.argv[1]).encode()
+while True:
+    _, peer = s.recvfrom(2048)
+    s.sendto(answer, peer)
+'
+
 start_services() {
   ip netns exec web socat TCP4-LISTEN:80,fork,reuseaddr SYSTEM:'echo web-tcp4' &
   SERVICE_PID[tcp4]=$!
   ip netns exec web socat TCP6-LISTEN:80,fork,reuseaddr,ipv6only=1 SYSTEM:'echo web-tcp6' &
   SERVICE_PID[tcp6]=$!
-  # The UDP services read the request before answering: an `echo` that exits
-  # before socat has handed it the datagram makes socat fail with EPIPE, and
-  # the answer is lost.
-  ip netns exec web socat UDP4-RECVFROM:53,fork SYSTEM:'read -r req; echo web-udp4' &
+  # The UDP services answer every datagram from one process: socat's
+  # UDP-RECVFROM with fork stopped answering now and then over a long run
+  # (its parent alive), which made later flows look dropped.
+  ip netns exec web python3 -c "$UDP_SERVICE" 4 &
   SERVICE_PID[udp4]=$!
-  ip netns exec web socat UDP6-RECVFROM:53,fork,ipv6only=1 SYSTEM:'read -r req; echo web-udp6' &
+  ip netns exec web python3 -c "$UDP_SERVICE" 6 &
   SERVICE_PID[udp6]=$!
   socat TCP4-LISTEN:$HOST_SERVICE_PORT,fork,reuseaddr SYSTEM:"echo host-$HOST_SERVICE_PORT" &
   SERVICE_PID[host]=$!
@@ -145,7 +160,7 @@ PY
   for f in tcp4 tcp6 udp4 udp6; do
     [[ ${got[$f]:-} != "web-$f" ]] || continue
     pid=${SERVICE_PID[$f]}
-    if kill -0 "$pid" 2>/dev/null; then pid="socat $pid still runs"; else pid="socat $pid has exited"; fi
+    if kill -0 "$pid" 2>/dev/null; then pid="service $pid still runs"; else pid="service $pid has exited"; fi
     bad+=("$f (${got[$f]:-no answer}; $pid)")
   done
   ((${#bad[@]} == 0)) && return 0

@@ -36,14 +36,20 @@ for cmd in "status --json" "status" "plan -c $cfg --json" "firewall show" "firew
   rc=${PIPESTATUS[0]}
   set -o pipefail
   no_panic "netd $cmd | head -c1"
-  [[ $rc == 0 ]] || fail "netd $cmd | head -c1 exited $rc, want 0: $(cat "$T/err")"
+  # firewall check exits 1 when a publish is not accepted (here netd's
+  # table is not loaded): what matters is that it survives the pipe.
+  want=0
+  [[ $cmd != "firewall check"* ]] || want='[01]'
+  # shellcheck disable=SC2053 # $want is a pattern
+  [[ $rc == $want ]] || fail "netd $cmd | head -c1 exited $rc, want $want: $(cat "$T/err")"
   set +o pipefail
   # shellcheck disable=SC2086
   "$NETD" $cmd 2>"$T/err" | true
   rc=${PIPESTATUS[0]}
   set -o pipefail
   no_panic "netd $cmd | true"
-  [[ $rc == 0 ]] || fail "netd $cmd | true exited $rc, want 0: $(cat "$T/err")"
+  # shellcheck disable=SC2053 # $want is a pattern
+  [[ $rc == $want ]] || fail "netd $cmd | true exited $rc, want $want: $(cat "$T/err")"
 done
 set +o pipefail
 "$NETD" firewall show 2>"$T/err" | head -1 >/dev/null
